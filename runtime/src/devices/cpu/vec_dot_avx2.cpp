@@ -1,0 +1,186 @@
+// AVX2 versions of the hottest decode dots (Q4_0, Q8_0 with Q8_0; Q4_K, Q6_K with Q8_K). They are
+// compiled for AVX2 through function attributes and picked at run time, so the library still runs
+// on any x86-64. Each computes the same integer block sums as the scalar kernel and then the same
+// float operations in the same order (BlockTermSum), so the results are bit-identical to it.
+//
+// The int8 products use the sign trick (|w| * (x * sign(w)) through maddubs), which is exact as
+// long as activations never hold -128: the Q8_0 and Q8_K quantizers clamp to [-127, 127].
+
+#include "cpu_kernels.h"
+#include "llmc/quants.h"
+#include "quant_blocks.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LLMC_HAVE_AVX2_KERNELS 1
+#include <immintrin.h>
+#endif
+
+namespace llmc::cpu {
+
+#if LLMC_HAVE_AVX2_KERNELS
+namespace {
+
+#define LLMC_TARGET_AVX2 __attribute__((target("avx2")))
+
+// Eight int32 partial sums of the products of 32 signed bytes.
+LLMC_TARGET_AVX2 inline __m256i dot_i8x32(__m256i w, __m256i x) {
+  const __m256i products = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+  return _mm256_madd_epi16(products, _mm256_set1_epi16(1));
+}
+
+// [sum(a), sum(b), sum(c), sum(d)] of four vectors of eight int32.
+LLMC_TARGET_AVX2 inline __m128i sum_each_of_four(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+  return _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+}
+
+LLMC_TARGET_AVX2 inline int sum_i32x8(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+LLMC_TARGET_AVX2 inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// A block's 32 codes as signed bytes in element order.
+struct Q4_0Codes {
+  LLMC_TARGET_AVX2 __m256i operator()(const BlockQ4_0& block) const {
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs));
+    const __m128i low_nibbles = _mm_set1_epi8(0x0F);
+    const __m256i codes = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low_nibbles),
+                                           _mm_and_si128(packed, low_nibbles));
+    return _mm256_sub_epi8(codes, _mm256_set1_epi8(8));
+  }
+};
+struct Q8_0Codes {
+  LLMC_TARGET_AVX2 __m256i operator()(const BlockQ8_0& block) const { return load_256(block.qs); }
+};
+
+// Shared driver of the 32-element formats: four blocks at a time, their integer sums times
+// their scales added lane-wise into BlockTermSum's four partial sums.
+template <typename Block, typename Codes>
+LLMC_TARGET_AVX2 inline float dot_blocks_q8_0(const Block* w, const BlockQ8_0* x, int64_t nb, Codes codes) {
+  __m128 partial = _mm_setzero_ps();
+  int64_t i = 0;
+  for (; i + 4 <= nb; i += 4) {
+    const __m128i isums = sum_each_of_four(
+        dot_i8x32(codes(w[i]), load_256(x[i].qs)), dot_i8x32(codes(w[i + 1]), load_256(x[i + 1].qs)),
+        dot_i8x32(codes(w[i + 2]), load_256(x[i + 2].qs)), dot_i8x32(codes(w[i + 3]), load_256(x[i + 3].qs)));
+    const __m128 scales = _mm_setr_ps(
+        fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d), fp16_to_fp32(w[i + 1].d) * fp16_to_fp32(x[i + 1].d),
+        fp16_to_fp32(w[i + 2].d) * fp16_to_fp32(x[i + 2].d), fp16_to_fp32(w[i + 3].d) * fp16_to_fp32(x[i + 3].d));
+    partial = _mm_add_ps(partial, _mm_mul_ps(_mm_cvtepi32_ps(isums), scales));
+  }
+  BlockTermSum sum;
+  _mm_storeu_ps(sum.partial, partial);
+  for (; i < nb; ++i) {
+    const int isum = sum_i32x8(dot_i8x32(codes(w[i]), load_256(x[i].qs)));
+    sum.add(i, static_cast<float>(isum) * (fp16_to_fp32(w[i].d) * fp16_to_fp32(x[i].d)));
+  }
+  return sum.total();
+}
+
+LLMC_TARGET_AVX2 float dot_q4_0_q8_0_avx2(const void* w_row, const void* x_row, int64_t nb) {
+  return dot_blocks_q8_0(static_cast<const BlockQ4_0*>(w_row), static_cast<const BlockQ8_0*>(x_row), nb, Q4_0Codes{});
+}
+
+LLMC_TARGET_AVX2 float dot_q8_0_q8_0_avx2(const void* w_row, const void* x_row, int64_t nb) {
+  return dot_blocks_q8_0(static_cast<const BlockQ8_0*>(w_row), static_cast<const BlockQ8_0*>(x_row), nb, Q8_0Codes{});
+}
+
+LLMC_TARGET_AVX2 float dot_q4_k_q8_k_avx2(const void* w_row, const void* x_row, int64_t nb) {
+  const auto* w = static_cast<const BlockQ4_K*>(w_row);
+  const auto* x = static_cast<const BlockQ8_K*>(x_row);
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+  BlockTermSum sum;
+  for (int64_t i = 0; i < nb; ++i) {
+    ScaleMin sm[8];
+    int min_sum = 0;
+    for (int g = 0; g < 8; ++g) {
+      sm[g] = q4k_scale_min(w[i].scales, g);
+      min_sum += sm[g].min * (x[i].bsums[2 * g] + x[i].bsums[2 * g + 1]);
+    }
+    __m256i acc = _mm256_setzero_si256();
+    for (int chunk = 0; chunk < 4; ++chunk) {
+      // Codes are unsigned nibbles (0..15), so maddubs takes them directly.
+      const __m256i packed = load_256(w[i].qs + 32 * chunk);
+      const __m256i low = _mm256_and_si256(packed, low_nibbles);
+      const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
+      const __m256i p_low = _mm256_maddubs_epi16(low, load_256(x[i].qs + 64 * chunk));
+      const __m256i p_high = _mm256_maddubs_epi16(high, load_256(x[i].qs + 64 * chunk + 32));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p_low, _mm256_set1_epi16(sm[2 * chunk].scale)));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p_high, _mm256_set1_epi16(sm[2 * chunk + 1].scale)));
+    }
+    const int isum = sum_i32x8(acc);
+    const float d = x[i].d * fp16_to_fp32(w[i].d);
+    const float dmin = x[i].d * fp16_to_fp32(w[i].dmin);
+    sum.add(i, d * static_cast<float>(isum) - dmin * static_cast<float>(min_sum));
+  }
+  return sum.total();
+}
+
+LLMC_TARGET_AVX2 float dot_q6_k_q8_k_avx2(const void* w_row, const void* x_row, int64_t nb) {
+  const auto* w = static_cast<const BlockQ6_K*>(w_row);
+  const auto* x = static_cast<const BlockQ8_K*>(x_row);
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+  const __m256i two_bits = _mm256_set1_epi8(0x03);
+  BlockTermSum sum;
+  for (int64_t i = 0; i < nb; ++i) {
+    // Codes are taken unsigned (0..63); the -32 offset comes back as 32 * sum(scale * bsum).
+    int offset_sum = 0;
+    for (int g = 0; g < 16; ++g) offset_sum += w[i].scales[g] * x[i].bsums[g];
+    __m256i acc = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half) {
+      const __m256i ql0 = load_256(w[i].ql + 64 * half);
+      const __m256i ql1 = load_256(w[i].ql + 64 * half + 32);
+      const __m256i qh = load_256(w[i].qh + 32 * half);
+      // 16-bit shifts are safe: every field is masked to its byte before or after shifting.
+      const __m256i codes[4] = {
+          _mm256_or_si256(_mm256_and_si256(ql0, low_nibbles), _mm256_slli_epi16(_mm256_and_si256(qh, two_bits), 4)),
+          _mm256_or_si256(_mm256_and_si256(ql1, low_nibbles),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits), 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_nibbles),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two_bits), 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_nibbles),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4)),
+      };
+      const int8_t* scales = w[i].scales + 8 * half;
+      for (int k = 0; k < 4; ++k) {
+        const __m256i products = _mm256_maddubs_epi16(codes[k], load_256(x[i].qs + 128 * half + 32 * k));
+        // The low 16 bytes are one 16-element sub-block, the high 16 bytes the next.
+        const __m256i sub_scales = _mm256_set_m128i(_mm_set1_epi16(scales[2 * k + 1]), _mm_set1_epi16(scales[2 * k]));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(products, sub_scales));
+      }
+    }
+    const int isum = sum_i32x8(acc) - 32 * offset_sum;
+    sum.add(i, x[i].d * fp16_to_fp32(w[i].d) * static_cast<float>(isum));
+  }
+  return sum.total();
+}
+
+bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+}  // namespace
+
+RowDotFn avx2_row_dot(GgmlType wtype) {
+  if (!cpu_has_avx2()) return nullptr;
+  switch (wtype) {
+    case GgmlType::Q4_0: return dot_q4_0_q8_0_avx2;
+    case GgmlType::Q8_0: return dot_q8_0_q8_0_avx2;
+    case GgmlType::Q4_K: return dot_q4_k_q8_k_avx2;
+    case GgmlType::Q6_K: return dot_q6_k_q8_k_avx2;
+    default: return nullptr;
+  }
+}
+
+#else
+
+RowDotFn avx2_row_dot(GgmlType) { return nullptr; }
+
+#endif
+
+}  // namespace llmc::cpu

@@ -1,0 +1,86 @@
+// Hardware facts for one device model (targets/devices/*.json) and one chip architecture
+// (targets/chips.json). Every number keeps the source it came from in `sources`.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace llmc::targets {
+
+enum class Vendor { Nvidia, Amd, Cpu };
+
+// "nvidia", "amd", "cpu" — the spelling used in the JSON files.
+std::string_view vendor_name(Vendor vendor);
+std::optional<Vendor> parse_vendor(std::string_view name);
+
+// A PCIe link by generation and lane count. {0, 0} means no link: the host itself.
+struct PcieLinkSpec {
+  int gen = 0;
+  int width = 0;
+  bool operator==(const PcieLinkSpec&) const = default;
+};
+
+// The NVLink a card carries (bridge connectors or SXM fabric).
+struct NvLinkSpec {
+  int version = 0;
+  int links = 0;
+  double gbps_per_dir = 0;  // all links together, one direction, GB/s (1e9 bytes/s)
+};
+
+struct DeviceProfile {
+  std::string name;          // profile id, e.g. "p104-100"
+  std::string display_name;  // e.g. "NVIDIA P104-100 (GP104 mining card, 8 GB)"
+  Vendor vendor = Vendor::Nvidia;
+  std::string arch;          // key into chips.json: "sm_61", "gfx906", "x86-64"
+  std::string memory_type;   // "GDDR5X", "HBM2", ...
+  uint64_t vram_bytes = 0;
+  double mem_bandwidth_gbps = 0;   // GB/s, 1e9 bytes/s
+  double fp32_tflops = 0;
+  double fp16_tflops = 0;          // vector (non-matrix) rate
+  double int8_dot_tops = 0;        // dp4a / v_dot4 rate; 0 when the chip has no int8 dot
+  std::string matrix_units;        // "none", "tensor-core-v1".."v4", "mfma", "wmma"
+  double matrix_fp16_tflops = 0;   // dense FP16 matrix rate; 0 when matrix_units is "none"
+  int sm_count = 0;                // SMs (NVIDIA), CUs (AMD), cores (CPU)
+  int warp_size = 0;               // 32 or 64 lanes; 1 for the CPU
+  uint64_t shared_mem_per_block_bytes = 0;  // 0 for the CPU
+  PcieLinkSpec pcie;               // native host link; {0, 0} for the CPU
+  std::optional<NvLinkSpec> nvlink;
+  std::optional<double> tdp_w;
+  int cpu_cores = 0;               // CPU profiles only
+  int cpu_threads = 0;             // CPU profiles only
+  std::string notes;
+  std::map<std::string, std::string> sources;  // field name -> where its value comes from
+
+  bool is_cpu() const { return vendor == Vendor::Cpu; }
+};
+
+// Default launch geometry of the quantized matrix-vector (decode) kernel on one chip. The tuner
+// refines it per (device, quant type); these are the starting points.
+struct QMatVecConfig {
+  int rows_per_block = 1;   // output rows computed by one block (one CPU task)
+  int warps_per_block = 1;  // warps (NVIDIA, RDNA wave32) or waves (GCN/CDNA wave64) per block
+  int vector_width = 1;     // 32-bit words each lane loads per step
+  int unroll = 1;           // loop trips per iteration
+  std::string rationale;    // where the numbers come from
+};
+
+struct ChipInfo {
+  std::string arch;
+  Vendor vendor = Vendor::Nvidia;
+  std::string family;                 // "Pascal GP10x", "GCN5 Vega 20", ...
+  int warp_size = 0;
+  bool has_int8_dot = false;
+  std::string int8_dot_instruction;   // ISA spelling: "dp4a", "v_dot4_i32_i8"; empty when absent
+  std::string int8_dot_intrinsic;     // LLVM intrinsic the compiler emits for it
+  bool fast_fp16 = false;             // false where FP16 arithmetic is a slow path (sm_61: 1/64)
+  uint64_t max_shared_mem_per_block_bytes = 0;
+  int max_registers_per_thread = 0;
+  std::string reference_device;       // profile whose rates a custom ARCH:VRAM:BANDWIDTH device inherits
+  QMatVecConfig qmatvec;
+  std::map<std::string, std::string> sources;
+};
+
+}  // namespace llmc::targets

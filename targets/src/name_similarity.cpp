@@ -1,0 +1,77 @@
+#include "name_similarity.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+namespace llmc::targets::detail {
+namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string without_separators(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != '-' && c != '_' && c != ' ') out += c;
+  return out;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Smaller is closer.
+size_t distance(const std::string& query, const std::string& candidate) {
+  size_t d = std::min(edit_distance(query, candidate),
+                      edit_distance(without_separators(query), without_separators(candidate)));
+  // Short queries would match everything as a prefix or substring.
+  if (query.size() >= 3) {
+    if (candidate.size() > query.size()) d = std::min(d, 1 + edit_distance(query, candidate.substr(0, query.size())));
+    if (candidate.find(query) != std::string::npos) d = std::min<size_t>(d, 1);
+  }
+  return d;
+}
+
+}  // namespace
+
+std::vector<std::string> closest_names(std::string_view query, const std::vector<std::string>& candidates,
+                                       size_t max) {
+  const std::string q = lowercase(query);
+  const size_t threshold = std::max<size_t>(2, q.size() / 3);
+  std::vector<std::pair<size_t, std::string>> scored;
+  for (const std::string& candidate : candidates) {
+    size_t d = distance(q, lowercase(candidate));
+    if (d <= threshold) scored.emplace_back(d, candidate);
+  }
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (size_t i = 0; i < scored.size() && out.size() < max; ++i) out.push_back(scored[i].second);
+  return out;
+}
+
+std::string join_names(const std::vector<std::string>& names, std::string_view last_separator) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += (i + 1 == names.size()) ? std::string(last_separator) : std::string(", ");
+    out += names[i];
+  }
+  return out;
+}
+
+}  // namespace llmc::targets::detail

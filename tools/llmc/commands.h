@@ -1,0 +1,21 @@
+// The verbs of the llmc command line. Each registers its options on a CLI11 subcommand and runs
+// when that subcommand was given; run functions return the process exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace llmc::cli {
+
+// Exit codes shared by all verbs (documented in docs/cli.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;  // bad input file, I/O failure
+inline constexpr int kExitUsage = 2;  // bad command line
+
+// `exit_code` receives the verb's exit status when it runs.
+void register_inspect(CLI::App& app, int& exit_code);
+void register_generate(CLI::App& app, int& exit_code);
+
+// True when stderr is a terminal: progress is shown there and nowhere else.
+bool stderr_is_terminal();
+
+}  // namespace llmc::cli
