@@ -336,12 +336,13 @@ class CatalogLoader {
   }
 
   static void check_reference_devices(const DeviceCatalog& catalog, const std::string& chips_path) {
-    for (const ChipInfo& chip : catalog.chips_) {
+    for (size_t i = 0; i < catalog.chips_.size(); ++i) {
+      const ChipInfo& chip = catalog.chips_[i];
       const DeviceProfile* device = catalog.find_device(chip.reference_device);
       if (!device || device->arch != chip.arch)
         throw TargetDataError(fmt::format("{}: chips[{}].reference_device: expected a device profile of arch {}, "
                                           "got '{}'",
-                                          chips_path, chip.arch, chip.arch, chip.reference_device));
+                                          chips_path, i, chip.arch, chip.reference_device));
     }
   }
 };

@@ -112,6 +112,19 @@ const ChipInfo& lookup_chip(std::string_view arch, const DeviceCatalog& catalog,
   ctx.fail(fmt::format("unknown architecture '{}'", key), expected);
 }
 
+void override_memory(DeviceProfile& profile, std::optional<uint64_t> vram_bytes, std::optional<double> bandwidth_gbps,
+                     std::string_view origin) {
+  const std::string from = fmt::format("given by {}", origin);
+  if (vram_bytes) {
+    profile.vram_bytes = *vram_bytes;
+    profile.sources["vram_bytes"] = from;
+  }
+  if (bandwidth_gbps) {
+    profile.mem_bandwidth_gbps = *bandwidth_gbps;
+    profile.sources["mem_bandwidth_gbps"] = from;
+  }
+}
+
 DeviceProfile custom_profile(const ChipInfo& chip, std::optional<uint64_t> vram_bytes,
                              std::optional<double> bandwidth_gbps, std::string_view origin,
                              const DeviceCatalog& catalog, const SpecContext& ctx) {
@@ -119,15 +132,7 @@ DeviceProfile custom_profile(const ChipInfo& chip, std::optional<uint64_t> vram_
   if (!reference)
     ctx.fail(fmt::format("no reference profile for {}", chip.arch), "chips.json must name an existing profile");
   DeviceProfile p = *reference;
-  std::string from = fmt::format("given by {}", origin);
-  if (vram_bytes) {
-    p.vram_bytes = *vram_bytes;
-    p.sources["vram_bytes"] = from;
-  }
-  if (bandwidth_gbps) {
-    p.mem_bandwidth_gbps = *bandwidth_gbps;
-    p.sources["mem_bandwidth_gbps"] = from;
-  }
+  override_memory(p, vram_bytes, bandwidth_gbps, origin);
   if (!p.is_cpu()) {
     p.name = "custom-" + chip.arch;
     p.display_name = fmt::format("custom {} ({:.4g} GiB, {:.4g} GB/s)", chip.arch,

@@ -40,6 +40,10 @@ DeviceProfile lookup_profile(std::string_view name, const DeviceCatalog& catalog
 // The chip an ARCH of a custom device names; "cpu" means the host (x86-64).
 const ChipInfo& lookup_chip(std::string_view arch, const DeviceCatalog& catalog, const SpecContext& ctx);
 
+// Replaces VRAM and/or bandwidth and records `origin` as their source.
+void override_memory(DeviceProfile& profile, std::optional<uint64_t> vram_bytes, std::optional<double> bandwidth_gbps,
+                     std::string_view origin);
+
 // A copy of the chip's reference profile with the given VRAM and bandwidth; `origin` is recorded as
 // the source of the overridden numbers.
 DeviceProfile custom_profile(const ChipInfo& chip, std::optional<uint64_t> vram_bytes,

@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "gguf_test_util.h"
+#include <filesystem>
+
 #include "llmc/gguf.h"
+#include "llmc/model.h"
 
 namespace llmc {
 namespace {
@@ -308,6 +311,32 @@ TEST(GgufMalformed, ByteFlipsNeverCrash) {
     }
   }
   EXPECT_GT(errors, header.size() / 2);
+}
+
+}  // namespace
+}  // namespace llmc
+
+namespace llmc {
+namespace {
+
+// Every seed and every input that once broke the reader must parse or fail cleanly.
+TEST(FuzzRegressions, CorpusAndRegressionsParseOrFailCleanly) {
+  size_t files = 0;
+  for (const char* sub : {"corpus", "regressions"}) {
+    const std::filesystem::path dir = std::filesystem::path(LLMC_FUZZ_DIR) / sub;
+    if (!std::filesystem::exists(dir)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (!e.is_regular_file() || e.path().filename().string().starts_with(".")) continue;
+      const auto bytes = test::read_bytes(e.path().string());
+      try {
+        const GgufFile f = GgufFile::parse(bytes, e.path().filename().string());
+        (void)ModelDesc::from_gguf(f, /*lenient=*/true);
+      } catch (const GgufError&) {
+      }
+      ++files;
+    }
+  }
+  EXPECT_GE(files, 10u);
 }
 
 }  // namespace
