@@ -29,8 +29,6 @@ const std::vector<std::string> kRequiredChips = {"sm_60",  "sm_61",  "sm_70",  "
                                                  "sm_86",  "sm_89",  "sm_90",  "gfx900",  "gfx906",
                                                  "gfx908", "gfx90a", "gfx1030", "gfx1100", "x86-64"};
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-
 TEST(DeviceCatalog, BuiltinHasEveryRequiredProfile) {
   for (const std::string& name : kRequiredProfiles) EXPECT_NE(catalog().find_device(name), nullptr) << name;
   EXPECT_EQ(catalog().find_device("p104"), nullptr);
@@ -72,8 +70,8 @@ TEST_P(EveryProfile, IsPlausibleAndSourced) {
     ASSERT_NE(it, p->sources.end()) << field;
     EXPECT_FALSE(it->second.empty()) << field;
   }
-  if (p->tdp_w) EXPECT_TRUE(p->sources.contains("tdp_w"));
-  if (p->nvlink) EXPECT_TRUE(p->sources.contains("nvlink"));
+  EXPECT_EQ(p->tdp_w.has_value(), p->sources.contains("tdp_w"));
+  EXPECT_EQ(p->nvlink.has_value(), p->sources.contains("nvlink"));
 
   if (p->is_cpu()) {
     EXPECT_EQ(p->pcie, PcieLinkSpec{});

@@ -91,7 +91,9 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnceInRangesOfAtLeastTheGrain) {
         for (int64_t i = 0; i < count; ++i) ASSERT_EQ(hits[i].load(), 1) << "index " << i << " of " << count;
         for (const auto& [begin, end] : ranges) {
           ASSERT_LT(begin, end);
-          if (end != count) ASSERT_GE(end - begin, grain);
+          if (end != count) {
+            ASSERT_GE(end - begin, grain);
+          }
         }
       }
     }

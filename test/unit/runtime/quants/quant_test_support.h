@@ -20,7 +20,7 @@ namespace llmc::quants_test {
 // runs under SCOPED_TRACE(seed_trace(seed)), so a failure names the seed; LLMC_TEST_SEED=<seed>
 // replaces the fresh one to replay it.
 inline std::vector<uint64_t> test_seeds() {
-  static const uint64_t fresh = [] {
+  static const uint64_t fresh = []() -> uint64_t {
     if (const char* env = std::getenv("LLMC_TEST_SEED")) return std::strtoull(env, nullptr, 10);
     return (static_cast<uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
   }();
