@@ -120,7 +120,7 @@ class JsonReader {
     const auto& v = *value_;
     if (v.is_number_unsigned()) {
       uint64_t u = v.get<uint64_t>();
-      if (hi < 0 || u > static_cast<uint64_t>(hi)) fail_range(lo, hi);
+      if (hi < 0 || u > static_cast<uint64_t>(hi) || static_cast<int64_t>(u) < lo) fail_range(lo, hi);
       return static_cast<int64_t>(u);
     }
     if (v.is_number_integer()) {

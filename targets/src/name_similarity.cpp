@@ -39,10 +39,11 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 size_t distance(const std::string& query, const std::string& candidate) {
   size_t d = std::min(edit_distance(query, candidate),
                       edit_distance(without_separators(query), without_separators(candidate)));
-  // Short queries would match everything as a prefix or substring.
+  // A query that is part of a name ("p104", "4090") is what people type when they half remember it.
+  // Shorter queries would match everything.
   if (query.size() >= 3) {
+    if (candidate.find(query) != std::string::npos) return 0;
     if (candidate.size() > query.size()) d = std::min(d, 1 + edit_distance(query, candidate.substr(0, query.size())));
-    if (candidate.find(query) != std::string::npos) d = std::min<size_t>(d, 1);
   }
   return d;
 }
@@ -52,7 +53,7 @@ size_t distance(const std::string& query, const std::string& candidate) {
 std::vector<std::string> closest_names(std::string_view query, const std::vector<std::string>& candidates,
                                        size_t max) {
   const std::string q = lowercase(query);
-  const size_t threshold = std::max<size_t>(2, q.size() / 3);
+  const size_t threshold = q.size() <= 4 ? 1 : std::max<size_t>(2, q.size() / 4);
   std::vector<std::pair<size_t, std::string>> scored;
   for (const std::string& candidate : candidates) {
     size_t d = distance(q, lowercase(candidate));

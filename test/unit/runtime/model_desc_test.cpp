@@ -160,3 +160,52 @@ TEST(ModelDesc, ClearErrors) {
 
 }  // namespace
 }  // namespace llmc
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace llmc {
+namespace {
+
+// A 70B-sized model whose data section is a sparse hole: describing it must not fault in a single
+// page of tensor data (mincore shows none resident), whatever the file size.
+TEST(ModelDesc, DescribingALargeModelNeverTouchesTensorData) {
+  test::ScratchDir dir;
+  HParams hp = llama3_8b();
+  hp.n_layer = 80;
+  hp.n_embd = 8192;
+  hp.n_head.assign(80, 64);
+  hp.n_head_kv.assign(80, 8);
+  hp.n_ff.assign(80, 28672);
+  GgufWriter w;
+  write_model_metadata(w, hp, FileType::Q4_K_S, "big");
+  for (const auto& t : tensor_layout(hp, FileType::Q4_K_S)) w.add_tensor(t.name, t.ne, t.type);
+  const std::string path = dir.file("big.gguf");
+  w.write(path, GgufWriter::Fill::None);
+  std::filesystem::resize_file(path, w.data_offset() + w.data_bytes());  // sparse: no blocks allocated
+
+  const GgufFile f = GgufFile::open(path);
+  ASSERT_EQ(f.data_status(), GgufDataStatus::Complete);
+  EXPECT_GT(f.file_size(), 37ull << 30);
+  const ModelDesc m = ModelDesc::from_gguf(f);
+  EXPECT_EQ(m.layers().size(), 80u);
+
+  const long page = ::sysconf(_SC_PAGESIZE);
+  const auto first = f.tensor_data(f.tensors().front());
+  const auto last = f.tensor_data(f.tensors().back());
+  const auto begin = reinterpret_cast<uintptr_t>(first.data()) / page * page + page;  // skip the header's page
+  const auto end = reinterpret_cast<uintptr_t>(last.data() + last.size());
+  // Sample 1 MiB windows across the data section.
+  std::vector<unsigned char> resident(256);
+  size_t touched = 0;
+  for (uintptr_t at = begin; at + 256 * page < end; at += (end - begin) / 64 / page * page) {
+    ASSERT_EQ(::mincore(reinterpret_cast<void*>(at), 256 * page, resident.data()), 0);
+    for (unsigned char r : resident) touched += r & 1;
+  }
+  EXPECT_EQ(touched, 0u);
+}
+
+}  // namespace
+}  // namespace llmc

@@ -157,7 +157,7 @@ TEST_F(RigFile, ErrorsNameTheFileAndTheField) {
       {head + R"("gpus": []})", "rig.json: top level: unknown field 'gpus'"},
       {head + R"("devices": ["mi50"]})", "rig.json: devices[0]: expected an object, got a string"},
       {head + R"("devices": [{"profile": "mi50"}, {"profile": "mi5"}]})",
-       "rig.json: devices[1].profile: unknown device profile 'mi5'; did you mean mi50"},
+       "rig.json: devices[1].profile: unknown device profile 'mi5'; did you mean mi50, mi50-32g"},
       {head + R"("devices": [{"profile": "mi50", "lnk": "pcie3x16"}]})",
        "rig.json: devices[0]: unknown field 'lnk'; expected one of: profile, arch"},
       {head + R"("devices": [{"profile": "mi50", "link": "pcie9x3"}]})",
