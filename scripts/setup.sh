@@ -9,7 +9,7 @@ packages=(
   # lit and FileCheck for the CLI/ISA test suites.
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22 libclang-rt-22-dev
   # Libraries used by the project.
-  libboost-graph-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcli11-dev libfmt-dev
+  libboost-graph-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcli11-dev libfmt-dev libicu-dev
   # AMD: device bitcode and HIP headers only (no ROCm runtime is linked).
   rocm-device-libs libamdhip64-dev
 )
