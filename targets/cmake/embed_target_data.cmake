@@ -21,5 +21,7 @@ foreach(relative_path IN LISTS FILES)
          "    EmbeddedTargetFile{\"${relative_path}\", R\"${delimiter}(${content})${delimiter}\"},\n")
 endforeach()
 
-# configure_file leaves OUTPUT untouched when the text is unchanged, so nothing recompiles needlessly.
 configure_file("${TEMPLATE}" "${OUTPUT}" @ONLY)
+# configure_file keeps the old timestamp when the text is unchanged; the build tool would then rerun
+# this script on every build, so mark the output as fresh.
+file(TOUCH "${OUTPUT}")

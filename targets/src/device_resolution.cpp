@@ -156,7 +156,8 @@ double checked_bandwidth(std::string_view text, const SpecContext& ctx) {
   auto gbps = parse_bandwidth_gbps(text);
   if (!gbps)
     ctx.fail(fmt::format("invalid bandwidth '{}'", text),
-             "expected a positive rate in bytes per second such as 320GBps, 320GB/s or 1.2TB/s");
+             "expected a positive rate in bytes per second such as 320GBps, 320GB/s or 1.2TB/s (a lowercase b, "
+             "as in Gbps, would mean bits)");
   return *gbps;
 }
 

@@ -15,6 +15,9 @@ namespace {
 
 using detail::SpecContext;
 
+// Longer items are not typos of a device spec; refusing them keeps error messages readable.
+constexpr size_t kMaxItemLength = 200;
+
 struct Quantity {
   double value = 0;
   std::string_view unit;
@@ -180,6 +183,10 @@ RigSpec parse_device_spec(std::string_view spec, const DeviceCatalog& catalog) {
       throw DeviceSpecError(fmt::format("--devices item {} is empty in '{}'; expected PROFILE[*N][@LINK] between "
                                         "commas",
                                         item_number, trimmed));
+    if (item.size() > kMaxItemLength)
+      throw DeviceSpecError(fmt::format("--devices item {} is {} characters long; expected a short "
+                                        "PROFILE[*N][@LINK] such as p104-100*4@pcie1x4",
+                                        item_number, item.size()));
     if (detail::lowercase(item).ends_with(".json"))
       throw DeviceSpecError(fmt::format("--devices item '{}' is a rig file; a rig file must be the whole --devices "
                                         "value",

@@ -54,15 +54,15 @@ std::vector<std::string> closest_names(std::string_view query, const std::vector
                                        size_t max) {
   const std::string q = lowercase(query);
   const size_t threshold = q.size() <= 4 ? 1 : std::max<size_t>(2, q.size() / 4);
-  std::vector<std::pair<size_t, std::string>> scored;
-  for (const std::string& candidate : candidates) {
-    size_t d = distance(q, lowercase(candidate));
-    if (d <= threshold) scored.emplace_back(d, candidate);
+  // (distance, position): ties keep the candidates' order.
+  std::vector<std::pair<size_t, size_t>> scored;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    size_t d = distance(q, lowercase(candidates[i]));
+    if (d <= threshold) scored.emplace_back(d, i);
   }
-  std::stable_sort(scored.begin(), scored.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(scored.begin(), scored.end());
   std::vector<std::string> out;
-  for (size_t i = 0; i < scored.size() && out.size() < max; ++i) out.push_back(scored[i].second);
+  for (size_t i = 0; i < scored.size() && out.size() < max; ++i) out.push_back(candidates[scored[i].second]);
   return out;
 }
 

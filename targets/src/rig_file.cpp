@@ -169,9 +169,11 @@ DeviceInstance read_device(const Reader& entry, const DeviceCatalog& catalog, co
 RigSpec load_rig_file(const std::filesystem::path& path, const DeviceCatalog& catalog) {
   const std::string name = path.string();
   std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error))
-    throw DeviceSpecError(fmt::format("{}: cannot read rig file: {}", name,
-                                      error ? error.message() : std::string("no such file")));
+  const auto status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status))
+    throw DeviceSpecError(fmt::format("{}: cannot read rig file: no such file", name));
+  if (!std::filesystem::is_regular_file(status))
+    throw DeviceSpecError(fmt::format("{}: cannot read rig file: not a regular file", name));
   const uintmax_t size = std::filesystem::file_size(path, error);
   if (error) throw DeviceSpecError(fmt::format("{}: cannot read rig file: {}", name, error.message()));
   if (size > kMaxRigFileBytes)

@@ -1,6 +1,7 @@
-// llmc-opt: an mlir-opt for the lit tests. It registers the upstream dialects and passes that the
+// llmc-opt: an mlir-opt for the lit tests. It registers the llmc dialect and the upstream dialects and passes that the
 // llmc lowering pipelines use (gpu, nvvm, rocdl, llvm, scf, vector, arith, ...), plus the
 // translations gpu-module-to-binary needs to emit PTX and AMDGPU code.
+#include "llmc/IR/LLMCDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  mlir::llmc::registerLLMCDialect(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   mlir::ROCDL::registerROCDLTargetInterfaceExternalModels(registry);

@@ -10,10 +10,12 @@ namespace llmc::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;  // bad input file, I/O failure
 inline constexpr int kExitUsage = 2;  // bad command line
+inline constexpr int kExitNoFit = 3;  // llmc plan: the model does not fit on the devices
 
 // `exit_code` receives the verb's exit status when it runs.
 void register_inspect(CLI::App& app, int& exit_code);
 void register_generate(CLI::App& app, int& exit_code);
+void register_plan(CLI::App& app, int& exit_code);  // plan and devices
 
 // True when stderr is a terminal: progress is shown there and nowhere else.
 bool stderr_is_terminal();

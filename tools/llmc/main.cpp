@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   int exit_code = llmc::cli::kExitOk;
   llmc::cli::register_inspect(app, exit_code);
   llmc::cli::register_generate(app, exit_code);
+  llmc::cli::register_plan(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

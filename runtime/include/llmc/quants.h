@@ -131,7 +131,8 @@ float vec_dot_q8(GgmlType wtype, const void* w_row, const void* x_partner, int64
 // The portable kernel vec_dot_q8 is defined by.
 float vec_dot_q8_scalar(GgmlType wtype, const void* w_row, const void* x_partner, int64_t n);
 
-// AVX2 kernels exist for Q4_0, Q8_0, Q4_K, Q6_K; true when this CPU runs them.
+// AVX2 kernels exist for Q4_0, Q8_0, IQ4_NL, MXFP4, Q4_K, Q5_K, Q6_K, IQ4_XS; true when this CPU
+// runs them.
 bool has_vec_dot_q8_avx2(GgmlType wtype);
 // Throws std::invalid_argument when has_vec_dot_q8_avx2(wtype) is false.
 float vec_dot_q8_avx2(GgmlType wtype, const void* w_row, const void* x_partner, int64_t n);

@@ -185,6 +185,7 @@ TEST(DeviceSpecErrors, EmptyItems) {
   EXPECT_SPEC_ERROR(",mi50", "--devices item 1 is empty");
   EXPECT_SPEC_ERROR("@pcie1x4", "missing device name in --devices item '@pcie1x4'");
   EXPECT_SPEC_ERROR("*2", "missing device name");
+  EXPECT_SPEC_ERROR("mi50," + std::string(1000, 'a'), "--devices item 2 is 1000 characters long");
 }
 
 TEST(DeviceSpecErrors, Links) {

@@ -220,6 +220,24 @@ TEST_F(RigFile, ErrorsNameTheFileAndTheField) {
   }
 }
 
+TEST_F(RigFile, SizeLimits) {
+  std::string entries;
+  for (int i = 0; i < 65; ++i) entries += std::string(i ? "," : "") + R"({"profile": "p104-100"})";
+  EXPECT_NE(error_for(R"({"schema": "llmc.rig/1", "devices": [)" + entries + "]}")
+                .find("rig.json: devices: expected at most 64 entries"),
+            std::string::npos);
+
+  std::string nodes;
+  for (int i = 0; i < 257; ++i)
+    nodes += std::string(i ? "," : "") + R"({"kind": "switch", "link": "pcie3x4", "id": "n)" + std::to_string(i) + "\"}";
+  std::string rig = R"({"schema": "llmc.rig/1", "topology": [)" + nodes + R"(], "devices": [{"profile": "mi50"}]})";
+  EXPECT_NE(error_for(rig).find("rig.json: topology: expected at most 256 topology nodes"), std::string::npos)
+      << error_for(rig);
+  EXPECT_NE(error_for(R"({"schema": "llmc.rig/1", "notes": 5, "devices": [{"profile": "mi50"}]})")
+                .find("rig.json: notes: expected a string, got an integer 5"),
+            std::string::npos);
+}
+
 TEST_F(RigFile, ForwardParentReferencesAreFine) {
   RigSpec rig = load_rig_file(write("rig.json", R"({"schema": "llmc.rig/1",
     "topology": [{"id": "leaf", "kind": "switch", "parent": "root", "link": "pcie2x8"},
@@ -235,13 +253,14 @@ TEST_F(RigFile, UnreadableAndOversizedFiles) {
     load_rig_file(dir_ / "missing.json");
     ADD_FAILURE() << "missing file accepted";
   } catch (const DeviceSpecError& e) {
-    EXPECT_NE(std::string(e.what()).find("missing.json: cannot read rig file"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("missing.json: cannot read rig file: no such file"), std::string::npos)
+        << e.what();
   }
   try {
     load_rig_file(dir_);
     ADD_FAILURE() << "directory accepted";
   } catch (const DeviceSpecError& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot read rig file"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cannot read rig file: not a regular file"), std::string::npos) << e.what();
   }
   fs::path big = write("big.json", std::string(2 << 20, ' '));
   try {

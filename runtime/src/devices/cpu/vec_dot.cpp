@@ -2,6 +2,7 @@
 // define vec_dot_q8. Block arithmetic follows ggml's ggml_vec_dot_*_q8_* reference kernels.
 
 #include <array>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -62,12 +63,23 @@ float dot_q4_1_q8_1(const void* w_row, const void* x_row, int64_t nb) {
   return sum.total();
 }
 
-// Five-bit codes of a Q5 block as int8 (the fifth bit from the qh word).
-inline void unpack_q5_codes(const uint8_t* qs, const uint8_t* qh_bytes, int8_t codes[32]) {
-  const uint32_t qh = load_u32(qh_bytes);
+// For each byte value, eight bytes that are 0x10 where the byte has a bit set (bit k -> byte k):
+// spreads Q5's fifth bits to byte lanes with four table loads instead of 32 variable shifts.
+constexpr std::array<uint64_t, 256> kFifthBitSpread = [] {
+  std::array<uint64_t, 256> table{};
+  for (int v = 0; v < 256; ++v)
+    for (int k = 0; k < 8; ++k)
+      if (v & (1 << k)) table[v] |= uint64_t{0x10} << (8 * k);
+  return table;
+}();
+
+// Five-bit codes of a Q5 block as int8 (the fifth bit of element j is bit j of qh).
+inline void unpack_q5_codes(const uint8_t* qs, const uint8_t* qh, int8_t codes[32]) {
+  uint8_t fifth_bits[32];
+  for (int b = 0; b < 4; ++b) std::memcpy(fifth_bits + 8 * b, &kFifthBitSpread[qh[b]], 8);
   for (int j = 0; j < 16; ++j) {
-    codes[j] = static_cast<int8_t>((qs[j] & 0x0F) | ((qh >> j) & 1u) << 4);
-    codes[j + 16] = static_cast<int8_t>((qs[j] >> 4) | ((qh >> (j + 16)) & 1u) << 4);
+    codes[j] = static_cast<int8_t>((qs[j] & 0x0F) | fifth_bits[j]);
+    codes[j + 16] = static_cast<int8_t>((qs[j] >> 4) | fifth_bits[j + 16]);
   }
 }
 

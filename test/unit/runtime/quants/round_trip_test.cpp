@@ -17,13 +17,15 @@ namespace {
 using namespace quants_test;
 
 struct ErrorBounds {
-  // Root-mean-square error over the row divided by the row's root-mean-square value. For the
-  // search-based quantizers (K-quants, IQ4) these are about 1.3x what they reach on these rows,
-  // in line with ggml's own quantizers; for the rest they follow from the format.
+  // Root-mean-square error over the row divided by the row's root-mean-square value. These rows
+  // mix magnitudes and outliers, which dominates the figure, so the bounds are empirical: about
+  // 1.3x the worst of 200 seeds. (On plain Gaussian rows the quantizers reach, e.g., q4_0 0.086,
+  // q4_K 0.072, q6_K 0.017, q3_K 0.143, q2_K 0.270, iq4_nl 0.073, in line with ggml's.)
   double relative_rmse;
-  // Largest |x - dequantized| over each block (super-block for 256-element types), divided by
-  // that block's largest |x|. Worked out from the format where it can be (e.g. Q8_0: half a step
-  // amax/254 plus the f16 rounding of the scale, amax/2048); empirical (x1.3) otherwise.
+  // Largest |x - dequantized| in each block (super-block for 256-element types) divided by that
+  // block's largest |x|. Derived from the format where it can be (e.g. Q8_0: half a step,
+  // amax/254, plus the f16 rounding of the scale, amax/2048); empirical (x1.3) for the
+  // search-based quantizers.
   double max_error_per_block_absmax;
 };
 
@@ -32,22 +34,22 @@ const std::map<GgmlType, ErrorBounds>& error_bounds() {
       {GgmlType::F32, {0.0, 0.0}},
       {GgmlType::F16, {0x1p-11, 0x1p-11}},
       {GgmlType::BF16, {0x1p-8, 0x1p-8}},
-      {GgmlType::Q8_0, {0.0045, 1.0 / 254 + 1.0 / 2048}},
-      {GgmlType::Q8_1, {0.0045, 1.0 / 254 + 1.0 / 2048}},
-      {GgmlType::Q8_K, {0.0045, 1.0 / 254 + 1e-6}},
+      {GgmlType::Q8_0, {0.014, 1.0 / 254 + 1.0 / 2048}},
+      {GgmlType::Q8_1, {0.014, 1.0 / 254 + 1.0 / 2048}},
+      {GgmlType::Q8_K, {0.034, 1.0 / 254 + 1e-6}},
       // The element opposite in sign to the extreme one clips at +7 steps: error up to a full step.
-      {GgmlType::Q4_0, {0.13, 1.0 / 8 + 1.0 / 1024}},
-      {GgmlType::Q5_0, {0.065, 1.0 / 16 + 1.0 / 1024}},
+      {GgmlType::Q4_0, {0.22, 1.0 / 8 + 1.0 / 1024}},
+      {GgmlType::Q5_0, {0.11, 1.0 / 16 + 1.0 / 1024}},
       // Half a step of range/15 (range <= 2 amax) plus f16 rounding of d and m.
-      {GgmlType::Q4_1, {0.08, 1.0 / 15 + 1.0 / 256}},
-      {GgmlType::Q5_1, {0.04, 1.0 / 31 + 1.0 / 256}},
-      {GgmlType::Q2_K, {0.45, 0.60}},
-      {GgmlType::Q3_K, {0.25, 0.35}},
-      {GgmlType::Q4_K, {0.12, 0.15}},
-      {GgmlType::Q5_K, {0.06, 0.08}},
-      {GgmlType::Q6_K, {0.03, 0.04}},
-      {GgmlType::IQ4_NL, {0.12, 0.15}},
-      {GgmlType::IQ4_XS, {0.12, 0.15}},
+      {GgmlType::Q4_1, {0.145, 1.0 / 15 + 1.0 / 256}},
+      {GgmlType::Q5_1, {0.07, 1.0 / 31 + 1.0 / 256}},
+      {GgmlType::Q2_K, {0.44, 0.70}},
+      {GgmlType::Q3_K, {0.30, 0.33}},
+      {GgmlType::Q4_K, {0.135, 0.16}},
+      {GgmlType::Q5_K, {0.068, 0.08}},
+      {GgmlType::Q6_K, {0.042, 0.032}},
+      {GgmlType::IQ4_NL, {0.16, 0.175}},
+      {GgmlType::IQ4_XS, {0.16, 0.165}},
       // Values in [1.5, 2) * 2^k clip to 1.5 * 2^k; elsewhere half a grid step: at most amax / 4.
       {GgmlType::MXFP4, {0.25, 0.25 + 1e-6}},
   };

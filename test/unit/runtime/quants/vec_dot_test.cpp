@@ -166,10 +166,13 @@ TEST(VecDotPartner, FollowsGgmlVecDotTypes) {
 
 TEST(VecDotAvx2, CoversTheHotTypesWhenTheCpuHasAvx2) {
   if (!has_vec_dot_q8_avx2(GgmlType::Q4_0)) GTEST_SKIP() << "this CPU has no AVX2; the scalar kernels run";
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) EXPECT_TRUE(has_vec_dot_q8_avx2(t));
-  EXPECT_FALSE(has_vec_dot_q8_avx2(GgmlType::Q5_K));
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::IQ4_NL, GgmlType::MXFP4, GgmlType::Q4_K, GgmlType::Q5_K,
+                     GgmlType::Q6_K, GgmlType::IQ4_XS}) {
+    EXPECT_TRUE(has_vec_dot_q8_avx2(t)) << ggml_type_name(t);
+  }
+  EXPECT_FALSE(has_vec_dot_q8_avx2(GgmlType::Q2_K));
   std::vector<uint8_t> bytes(1024);
-  EXPECT_THROW(vec_dot_q8_avx2(GgmlType::Q5_K, bytes.data(), bytes.data(), 256), std::invalid_argument);
+  EXPECT_THROW(vec_dot_q8_avx2(GgmlType::Q2_K, bytes.data(), bytes.data(), 256), std::invalid_argument);
 }
 
 // Hand-checkable integer semantics: one Q4_0 block of codes 9 (value +1 * d) against a Q8_0 block

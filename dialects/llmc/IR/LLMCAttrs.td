@@ -1,0 +1,133 @@
+//===- LLMCAttrs.td - llmc enums and attributes -----------------*- tablegen -*-===//
+
+#ifndef LLMC_IR_LLMCATTRS_TD
+#define LLMC_IR_LLMCATTRS_TD
+
+include "llmc/IR/LLMCDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+class LLMC_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<LLMC_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+// Enum attributes print as `#llmc.<mnemonic><case>`, and as `<case>` inside op formats,
+// where the ops spell the mnemonic as a keyword in front (`quant<q4_K>`).
+class LLMC_EnumAttr<EnumAttrInfo enumInfo, string attrMnemonic>
+    : EnumAttr<LLMC_Dialect, enumInfo, attrMnemonic> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+//===----------------------------------------------------------------------===//
+// Weight quantization
+//===----------------------------------------------------------------------===//
+
+// Case values are ggml's on-disk type ids, so a GGUF tensor type converts with
+// symbolizeQuantType(id); case names are spelled as llama.cpp prints them.
+def LLMC_QuantTypeEnum : I32EnumAttr<"QuantType", "ggml weight type", [
+    I32EnumAttrCase<"F32", 0, "f32">,
+    I32EnumAttrCase<"F16", 1, "f16">,
+    I32EnumAttrCase<"Q4_0", 2, "q4_0">,
+    I32EnumAttrCase<"Q4_1", 3, "q4_1">,
+    I32EnumAttrCase<"Q5_0", 6, "q5_0">,
+    I32EnumAttrCase<"Q5_1", 7, "q5_1">,
+    I32EnumAttrCase<"Q8_0", 8, "q8_0">,
+    I32EnumAttrCase<"Q2_K", 10, "q2_K">,
+    I32EnumAttrCase<"Q3_K", 11, "q3_K">,
+    I32EnumAttrCase<"Q4_K", 12, "q4_K">,
+    I32EnumAttrCase<"Q5_K", 13, "q5_K">,
+    I32EnumAttrCase<"Q6_K", 14, "q6_K">,
+    I32EnumAttrCase<"IQ4_NL", 20, "iq4_nl">,
+    I32EnumAttrCase<"IQ4_XS", 23, "iq4_xs">,
+    I32EnumAttrCase<"BF16", 30, "bf16">,
+    I32EnumAttrCase<"MXFP4", 39, "mxfp4">
+  ]> {
+  let cppNamespace = "::mlir::llmc";
+  let genSpecializedAttr = 0;
+}
+
+def LLMC_QuantTypeAttr : LLMC_EnumAttr<LLMC_QuantTypeEnum, "quant"> {
+  let summary = "ggml type of a weight tensor";
+  let description = [{
+    The ggml block format of a weight matrix held as raw bytes. A row of `cols` values is
+    `cols / block_size` consecutive blocks of `bytes_per_block` bytes (see
+    `getBlockSize` and `getBytesPerBlock`); f32, f16 and bf16 are blocks of one value.
+
+    Example: `#llmc.quant<q4_K>` (256 values in 144 bytes).
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache element type
+//===----------------------------------------------------------------------===//
+
+// Case values are the ggml type ids of the storage formats, as for QuantType.
+def LLMC_KvCacheTypeEnum : I32EnumAttr<"KvCacheType", "KV cache element type", [
+    I32EnumAttrCase<"F16", 1, "f16">,
+    I32EnumAttrCase<"Q4_0", 2, "q4_0">,
+    I32EnumAttrCase<"Q8_0", 8, "q8_0">
+  ]> {
+  let cppNamespace = "::mlir::llmc";
+  let genSpecializedAttr = 0;
+}
+
+def LLMC_KvCacheTypeAttr : LLMC_EnumAttr<LLMC_KvCacheTypeEnum, "kv_cache"> {
+  let summary = "element type of the K and V caches";
+  let description = [{
+    How the K and V caches store one position's row of `n_kv_heads * head_dim` values:
+    f16 values (`memref<n_ctx x row x f16>`), or ggml q8_0/q4_0 blocks as raw bytes
+    (`memref<n_ctx x row_bytes x i8>`), with the same block layout as weights.
+
+    Example: `#llmc.kv_cache<q8_0>`.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Rotary embedding mode
+//===----------------------------------------------------------------------===//
+
+def LLMC_RopeModeEnum : I32EnumAttr<"RopeMode", "rotary embedding pairing", [
+    I32EnumAttrCase<"Norm", 0, "norm">,
+    I32EnumAttrCase<"Neox", 2, "neox">
+  ]> {
+  let cppNamespace = "::mlir::llmc";
+  let genSpecializedAttr = 0;
+}
+
+def LLMC_RopeModeAttr : LLMC_EnumAttr<LLMC_RopeModeEnum, "rope_mode"> {
+  let summary = "which pairs of values a rotary embedding rotates";
+  let description = [{
+    `norm` rotates adjacent pairs (`x[2i]`, `x[2i+1]`), as llama and mistral GGUFs expect;
+    `neox` rotates the two halves (`x[i]`, `x[i + dims/2]`), as qwen2, qwen3, gemma3 and
+    gpt-oss expect. The values match ggml's rope mode flags.
+
+    Example: `#llmc.rope_mode<neox>`.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel tuning
+//===----------------------------------------------------------------------===//
+
+def LLMC_TuningAttr : LLMC_Attr<"Tuning", "tuning"> {
+  let summary = "launch and code-shape values of one kernel on one chip";
+  let description = [{
+    The tunables the planner picks per (chip, op, quant type) and the lowering applies:
+    `rows_per_block` output rows per workgroup (1..64), `warps` per workgroup (1..32),
+    `vector_width` values per load (1, 2, 4, 8 or 16) and `unroll` of the inner loop
+    (1..16). A warp is the chip's SIMD group: 32 lanes on NVIDIA, 64 on gfx906.
+
+    Example: `#llmc.tuning<rows_per_block = 1, warps = 4, vector_width = 4, unroll = 2>`.
+  }];
+  let parameters = (ins
+    "int64_t":$rows_per_block,
+    "int64_t":$warps,
+    "int64_t":$vector_width,
+    "int64_t":$unroll
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // LLMC_IR_LLMCATTRS_TD

@@ -1,0 +1,54 @@
+// Efficiency constants per GPU family, fitted to measured decode and prefill speeds
+// (docs/cost-model.md lists every calibration row with its prediction and error). A family without
+// measurements borrows from its nearest measured neighbour and says so (calibrated = false).
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "llmc/planner/cost_model.h"
+
+namespace llmc::planner {
+namespace {
+
+// Order of bw_eff: Float, Legacy (q4_0, q8_0, ...), KQuant, IQuant, Fp4 (mxfp4).
+const std::vector<FamilyConstants>& table() {
+  static const std::vector<FamilyConstants> t = {
+      {"pascal", {0.80, 0.62, 0.55, 0.45, 0.50}, 24.0, 700.0, 0.30, true,
+       "P104-100 (11 single-card Ollama rows), P40 LLaMA 7B Q4_0"},
+      {"volta", {0.80, 0.70, 0.60, 0.50, 0.55}, 8.0, 500.0, 0.25, true, "V100-SXM2 27B Q3_K_M"},
+      {"turing", {0.80, 0.70, 0.60, 0.50, 0.55}, 8.0, 500.0, 0.25, false, "assumed between volta and ampere"},
+      {"ampere", {0.80, 0.72, 0.62, 0.52, 0.58}, 6.0, 400.0, 0.25, true, "RTX 3090, A100 80 GB, CMP 90HX rows"},
+      {"ada", {0.80, 0.72, 0.62, 0.52, 0.58}, 5.0, 400.0, 0.25, true, "RTX 4090 rows"},
+      {"hopper", {0.80, 0.80, 0.52, 0.45, 0.55}, 3.7, 300.0, 0.13, true, "H200 llama.cpp rows (6 models), H100 PCIe"},
+      {"gcn5", {0.70, 0.55, 0.45, 0.40, 0.45}, 20.0, 600.0, 0.25, false, "no measurements: assumed like pascal with HBM"},
+      {"cdna", {0.70, 0.60, 0.50, 0.45, 0.50}, 12.0, 500.0, 0.20, false, "no measurements: assumed"},
+      {"rdna2", {0.75, 0.65, 0.55, 0.50, 0.50}, 8.0, 400.0, 0.25, false, "no measurements: assumed like rdna3"},
+      {"rdna3", {0.75, 0.65, 0.55, 0.50, 0.50}, 8.0, 400.0, 0.25, true, "RX 7900 XTX LLaMA 7B Q4_0 (ROCm)"},
+      {"cpu", {0.60, 0.55, 0.50, 0.45, 0.45}, 2.0, 200.0, 0.50, false, "assumed: threaded kernels at ~55% of copy bandwidth"},
+  };
+  return t;
+}
+
+}  // namespace
+
+std::string family_of_arch(std::string_view arch) {
+  static const std::map<std::string, std::string, std::less<>> m = {
+      {"sm_60", "pascal"}, {"sm_61", "pascal"}, {"sm_70", "volta"},  {"sm_75", "turing"},  {"sm_80", "ampere"},
+      {"sm_86", "ampere"}, {"sm_89", "ada"},    {"sm_90", "hopper"}, {"gfx900", "gcn5"},   {"gfx906", "gcn5"},
+      {"gfx908", "cdna"},  {"gfx90a", "cdna"},  {"gfx1030", "rdna2"}, {"gfx1100", "rdna3"}, {"x86-64", "cpu"},
+  };
+  auto it = m.find(arch);
+  if (it != m.end()) return it->second;
+  if (arch.starts_with("sm_")) return "ampere";
+  if (arch.starts_with("gfx")) return "rdna3";
+  return "cpu";
+}
+
+const FamilyConstants& family_constants(Engine, std::string_view arch) {
+  const std::string fam = family_of_arch(arch);
+  for (const auto& f : table())
+    if (f.family == fam) return f;
+  return table().back();
+}
+
+}  // namespace llmc::planner
