@@ -44,7 +44,7 @@ uint32_t kernels_per_layer(const HParams& hp) {
   uint32_t k = 20;  // norm, q/k/v, 2x rope, 2x cache store, attention, o, add, norm, gate/up, glu, down, add
   if (hp.arch == "qwen2") k += 3;            // q/k/v bias
   if (hp.arch == "qwen3" || hp.arch == "qwen3moe") k += 2;  // q/k norm
-  if (hp.arch == "gemma3") k += 6;           // q/k norm, post-attention and post-ffn norms, scaling
+  if (hp.arch == "gemma3") k += 4;           // q/k norm, post-attention and post-ffn norms
   if (hp.n_expert > 0) k += 8;               // router, top-k, softmax, three expert products, weighted sum
   return k;
 }

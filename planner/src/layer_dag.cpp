@@ -39,7 +39,9 @@ LayerAssignment solve_layer_dag(size_t n_stages, uint32_t n_layers, const StageC
   std::vector<size_t> pred(n);
   for (size_t i = 0; i < n; ++i) pred[i] = i;
   boost::dag_shortest_paths(g, node(0, 0),
-                            boost::distance_map(dist.data()).predecessor_map(pred.data()).weight_map(boost::get(&Weight::w, g)));
+                            boost::distance_map(dist.data()).predecessor_map(pred.data())
+                                .weight_map(boost::get(&Weight::w, g))
+                                .distance_inf(std::numeric_limits<double>::infinity()));
   LayerAssignment r;
   const size_t goal = node(n_stages, n_layers);
   if (!std::isfinite(dist[goal])) return r;

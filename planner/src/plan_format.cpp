@@ -206,6 +206,7 @@ nlohmann::json plan_to_json(const Plan& p) {
   j["kernels"] = kernels;
   j["llama_cpp_args"] = p.fits ? json(llama_cpp_args(p)) : json::array();
   j["suggestions"] = p.suggestions;
+  if (!p.fits) j["needed"] = {{"weights", p.needed_weights}, {"kv", p.needed_kv}};
   j["planning_ms"] = p.planning_seconds * 1e3;
   return j;
 }
@@ -268,6 +269,12 @@ std::string plan_to_table(const Plan& p) {
     o << "\n";
   }
   if (p.fits) o << "\nllama.cpp  " << llama_cpp_command(p) << "\n";
+  if (!p.fits) {
+    uint64_t capacity = 0;
+    for (const auto& m : p.memory) capacity += m.capacity;
+    o << fmt::format("\nthe model needs {} of weights and {} of KV cache at ctx {} (plus buffers); the devices have {}\n",
+                     gib(p.needed_weights), gib(p.needed_kv), p.ctx, gib(capacity));
+  }
   if (!p.suggestions.empty()) {
     o << "\nnothing fits; smallest changes that would:\n";
     for (const auto& s : p.suggestions) o << "  - " << s << "\n";

@@ -16,6 +16,7 @@ inline constexpr int kExitNoFit = 3;  // llmc plan: the model does not fit on th
 void register_inspect(CLI::App& app, int& exit_code);
 void register_generate(CLI::App& app, int& exit_code);
 void register_plan(CLI::App& app, int& exit_code);  // plan and devices
+void register_calibrate(CLI::App& app, int& exit_code);
 
 // True when stderr is a terminal: progress is shown there and nowhere else.
 bool stderr_is_terminal();

@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "llmc/gguf_writer.h"
 #include "llmc/model_layout.h"
-#include "model_presets.h"
+#include "llmc/model_presets.h"
 
 namespace llmc::cli {
 namespace {

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   llmc::cli::register_inspect(app, exit_code);
   llmc::cli::register_generate(app, exit_code);
   llmc::cli::register_plan(app, exit_code);
+  llmc::cli::register_calibrate(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

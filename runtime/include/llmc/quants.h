@@ -33,8 +33,7 @@ inline float fp16_to_fp32(uint16_t bits) {
   // Moved 13 bits up, the half's exponent and mantissa read as a float 2^112 times too small
   // (the exponent biases differ by 112); the multiplication by 2^112 is exact, subnormals included.
   const float rebased = std::bit_cast<float>(magnitude << 13) * 0x1p112f;
-  const uint32_t inf_or_nan =
-      0x7F800000u | (magnitude & 0x3FFu) << 13 | (magnitude > 0x7C00u ? 0x00400000u : 0u);
+  const uint32_t inf_or_nan = 0x7F800000u | (magnitude & 0x3FFu) << 13 | (magnitude > 0x7C00u ? 0x00400000u : 0u);
   const uint32_t result = magnitude >= 0x7C00u ? inf_or_nan : std::bit_cast<uint32_t>(rebased);
   return std::bit_cast<float>(sign | result);
 }
@@ -97,8 +96,8 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 
 // Encodes n elements into row_bytes(type, n) bytes at dst.
 // - Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q8_K, MXFP4, F16, BF16: the same bytes as ggml's
-//   quantize_row_*_ref (where ggml's C is undefined, e.g. a subnormal scale whose inverse
-//   overflows, the codes are clamped instead).
+//   quantize_row_*_ref, except where ggml's C is undefined or leaves bytes unset: codes are
+//   clamped when a tiny scale's inverse overflows, and an all-zero Q8_K block gets zero bsums.
 // - Q2_K..Q6_K, IQ4_NL, IQ4_XS: a least-squares scale search of our own; valid blocks with an RMSE
 //   close to ggml's, not the same bytes.
 // A block holding a NaN or an infinity is poisoned: its scales (and mins) become NaN so that the
@@ -121,7 +120,8 @@ GgmlType vec_dot_partner(GgmlType wtype);
 // Dot product of a weight row with an activation row already encoded in vec_dot_partner(wtype),
 // the CPU runtime's fast path. Within each block the products are summed in integers as ggml does
 // (sum of q_w * q_x per sub-block, times the integer sub-block scales); each block then contributes
-// one float term (scale_w * scale_x * isum, minus the min term for Q4_1/Q5_1/Q2_K/Q4_K/Q5_K).
+// one float term (scale_w * scale_x * isum, plus the min term m_w * s_x for Q4_1/Q5_1, minus
+// dmin_w * d_x * sum(min * bsum) for Q2_K/Q4_K/Q5_K).
 // Block terms are added into four partial sums by block index mod 4, combined as
 // (s0 + s1) + (s2 + s3). For F32/F16/BF16 the products are taken in float and added into sixteen
 // partial sums by element index mod 16, combined pairwise. Picks the AVX2 kernel when there is one

@@ -388,12 +388,12 @@ void SplitPattern::compile(const Node& node) {
 }
 
 bool SplitPattern::run(uint32_t start_pc, const CodepointText& text, size_t begin, size_t end, size_t start_pos,
-                       size_t& match_end) const {
+                       size_t& match_end, std::vector<std::pair<uint32_t, size_t>>& pending) const {
   // Alternatives still to try, most recent first: this is what makes the first match found the
-  // one ECMAScript's backtracking would report.
-  std::vector<std::pair<uint32_t, size_t>> pending;
+  // one ECMAScript's backtracking would report. Entries below `base` belong to the caller.
+  const size_t base = pending.size();
   pending.emplace_back(start_pc, start_pos);
-  while (!pending.empty()) {
+  while (pending.size() > base) {
     auto [pc, pos] = pending.back();
     pending.pop_back();
     for (bool alive = true; alive;) {
@@ -401,15 +401,18 @@ bool SplitPattern::run(uint32_t start_pc, const CodepointText& text, size_t begi
       switch (inst.op) {
         case Op::Char:
           alive = pos < end && text.view[pos] == inst.a;
-          ++pos, ++pc;
+          ++pos;
+          ++pc;
           break;
         case Op::Set:
           alive = pos < end && sets_[inst.a].contains(text.view[pos], text.classes[pos]);
-          ++pos, ++pc;
+          ++pos;
+          ++pc;
           break;
         case Op::Any:
           alive = pos < end && text.view[pos] != '\n' && text.view[pos] != '\r';
-          ++pos, ++pc;
+          ++pos;
+          ++pc;
           break;
         case Op::AssertBegin:
           alive = pos == begin;
@@ -426,11 +429,14 @@ bool SplitPattern::run(uint32_t start_pc, const CodepointText& text, size_t begi
         case Op::Jump: pc = inst.a; break;
         case Op::Look: {
           size_t ignored = 0;
-          alive = run(pc + 1, text, begin, end, pos, ignored) != inst.negate;
+          alive = run(pc + 1, text, begin, end, pos, ignored, pending) != inst.negate;
           pc = inst.b;
           break;
         }
-        case Op::Match: match_end = pos; return true;
+        case Op::Match:
+          match_end = pos;
+          pending.resize(base);
+          return true;
       }
     }
   }
@@ -438,8 +444,9 @@ bool SplitPattern::run(uint32_t start_pc, const CodepointText& text, size_t begi
 }
 
 size_t SplitPattern::match_at(const CodepointText& text, size_t begin, size_t end, size_t pos) const {
+  thread_local std::vector<std::pair<uint32_t, size_t>> pending;
   size_t match_end = pos;
-  return run(0, text, begin, end, pos, match_end) ? match_end : pos;
+  return run(0, text, begin, end, pos, match_end, pending) ? match_end : pos;
 }
 
 void SplitPattern::split(const CodepointText& text, size_t begin, size_t end, std::vector<size_t>& ends) const {

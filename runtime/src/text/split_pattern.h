@@ -64,7 +64,8 @@ class SplitPattern {
 
   void compile(const Node& node);
   uint32_t emit(Inst inst);
-  bool run(uint32_t pc, const CodepointText& text, size_t begin, size_t end, size_t pos, size_t& match_end) const;
+  bool run(uint32_t pc, const CodepointText& text, size_t begin, size_t end, size_t pos, size_t& match_end,
+           std::vector<std::pair<uint32_t, size_t>>& pending) const;
 
   std::string source_;
   std::vector<CharSet> sets_;

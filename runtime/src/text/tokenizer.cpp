@@ -1,6 +1,7 @@
 #include "llmc/tokenizer.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -29,6 +30,16 @@ constexpr std::string_view kEogTexts[] = {
     "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
     "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>", "[e~[",
 };
+// Fill-in-the-middle padding, repository and file separator tokens also end generation.
+struct FimRole {
+  std::string_view key;
+  std::vector<std::string_view> texts;
+};
+const FimRole kFimRoles[] = {
+    {"tokenizer.ggml.fim_pad_token_id", {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"}},
+    {"tokenizer.ggml.fim_rep_token_id", {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"}},
+    {"tokenizer.ggml.fim_sep_token_id", {"<|file_sep|>"}},
+};
 // gpt-oss's channel markers are always rendered and never control tokens.
 constexpr std::string_view kAlwaysRenderedTexts[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
 
@@ -56,7 +67,7 @@ uint16_t attrs_of_type(int64_t type) {
 
 class Tokenizer::Vocab::Loader {
  public:
-  explicit Loader(const GgufFile& file) : f_(file), v_(std::make_unique<Tokenizer::Vocab>()) { v_->path = file.path(); }
+  explicit Loader(const GgufFile& file) : f_(file), v_(std::make_unique<Tokenizer::Vocab>()) {}
 
   std::unique_ptr<Tokenizer::Vocab> load() {
     read_model();
@@ -84,17 +95,14 @@ class Tokenizer::Vocab::Loader {
     return *v;
   }
 
-  // An array key with one entry per token, or nullptr when absent.
-  const GgufValue* per_token_array(std::string_view key, bool numeric) const {
+  // An array of numbers with one per token, or nullptr when the key is absent.
+  const GgufValue* per_token_numbers(std::string_view key) const {
     const GgufValue* v = f_.find(key);
     if (!v) return nullptr;
-    const bool ok_type = v->type() == GgufValueType::Array &&
-                         (numeric ? v->array_type() != GgufValueType::String && v->array_type() != GgufValueType::Bool &&
-                                        v->array_type() != GgufValueType::Array
-                                  : v->array_type() == GgufValueType::String);
-    if (!ok_type)
-      fail(GgufErrorKind::BadKeyType, key,
-           fmt::format("expected an array of {}, found {}", numeric ? "numbers" : "strings", v->summary()));
+    const GgufValueType t = v->array_type();
+    if (v->type() != GgufValueType::Array || t == GgufValueType::String || t == GgufValueType::Bool ||
+        t == GgufValueType::Array)
+      fail(GgufErrorKind::BadKeyType, key, fmt::format("expected an array of numbers, found {}", v->summary()));
     if (v->array_size() != static_cast<uint64_t>(v_->size()))
       fail(GgufErrorKind::BadKeyType, key,
            fmt::format("{} entries, but {} has {}", v->array_size(), kTokensKey, v_->size()));
@@ -126,6 +134,7 @@ class Tokenizer::Vocab::Loader {
     const auto& texts = tokens.array_strings();
     size_t bytes = 0;
     for (std::string_view t : texts) bytes += t.empty() ? 24 : t.size();
+    if (bytes > UINT32_MAX) fail(GgufErrorKind::LimitExceeded, kTokensKey, fmt::format("{} bytes of token text", bytes));
     v.arena.reserve(bytes);
     v.text_begin.reserve(n + 1);
     for (size_t i = 0; i < texts.size(); ++i) {
@@ -149,10 +158,10 @@ class Tokenizer::Vocab::Loader {
            fmt::format("token {} '{}' duplicates token {}", second, v.text(dup), dup));
     }
 
-    if (const GgufValue* scores = per_token_array(kScoresKey, true)) {
+    if (const GgufValue* scores = per_token_numbers(kScoresKey)) {
       for (uint64_t i = 0; i < n; ++i) v.scores[i] = static_cast<float>(scores->array_float(i));
     }
-    if (const GgufValue* types = per_token_array(kTypesKey, true)) {
+    if (const GgufValue* types = per_token_numbers(kTypesKey)) {
       for (uint64_t i = 0; i < n; ++i) {
         const int64_t t = types->array_int(i);
         v.types[i] = t >= 0 && t <= static_cast<int64_t>(TokenType::Byte) ? static_cast<TokenType>(t) : TokenType::Undefined;
@@ -261,6 +270,14 @@ class Tokenizer::Vocab::Loader {
       if (v.eom != kNoToken) mark_control(v.eom);
     }
     v.eog.assign(v.size(), false);
+    for (const FimRole& role : kFimRoles) {
+      int32_t id = special_id(role.key, kNoToken);
+      for (size_t i = 0; id == kNoToken && i < role.texts.size(); ++i) {
+        id = v.find(role.texts[i]);
+        if (id != kNoToken) mark_control(id);
+      }
+      if (id != kNoToken) v.eog[id] = true;
+    }
     for (std::string_view t : kEogTexts) {
       const int32_t id = v.find(t);
       if (id == kNoToken) continue;
@@ -291,12 +308,15 @@ class Tokenizer::Vocab::Loader {
     Tokenizer::Vocab& v = *v_;
     for (int32_t id = 0; id < v.size(); ++id)
       if (v.attrs[id] & (text::kAttrControl | text::kAttrUserDefined | text::kAttrUnknown)) v.special_tokens.push_back(id);
-    std::stable_sort(v.special_tokens.begin(), v.special_tokens.end(),
-                     [&v](int32_t a, int32_t b) { return v.text(a).size() > v.text(b).size(); });
+    std::sort(v.special_tokens.begin(), v.special_tokens.end(), [&v](int32_t a, int32_t b) {
+      const size_t la = v.text(a).size();
+      const size_t lb = v.text(b).size();
+      return la != lb ? la > lb : a < b;
+    });
 
     // Phi-3's chat markers swallow the whitespace after them (llama.cpp keys this on the name).
     std::string name(f_.get_string("general.name").value_or(""));
-    std::transform(name.begin(), name.end(), name.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
+    std::transform(name.begin(), name.end(), name.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
     if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
       for (int32_t id : v.special_tokens) v.attrs[id] |= text::kAttrRstrip;
       if (const int32_t id = v.find("</s>"); id != kNoToken) v.attrs[id] |= text::kAttrRstrip;
@@ -341,7 +361,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 2);
   if (add_special && v.add_bos) out.push_back(v.bos);
-  bool after_special = true;  // SentencePiece puts a space in front of text that starts a fragment run
+  // SentencePiece puts a space in front of the text, and again after each special token.
+  bool after_special = true;
   for (const text::Fragment& f : v.partition(text, parse_special)) {
     if (f.token != kNoToken) {
       out.push_back(f.token);

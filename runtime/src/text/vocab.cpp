@@ -88,7 +88,7 @@ std::string clean_up_spaces(std::string_view text) {
 
 namespace {
 
-// C isspace in the "C" locale, which is what llama.cpp strips around special tokens.
+// C isspace in the "C" locale, which is what llama.cpp strips after special tokens.
 bool is_ascii_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 }  // namespace
@@ -137,10 +137,7 @@ std::vector<text::Fragment> Tokenizer::Vocab::partition(std::string_view raw, bo
           next.push_back({kNoToken, begin, end - begin});
           break;
         }
-        size_t left_end = match;
-        if (attr & text::kAttrLstrip)
-          while (left_end > begin && is_ascii_space(raw[left_end - 1])) --left_end;
-        if (left_end > begin) next.push_back({kNoToken, begin, left_end - begin});
+        if (match > begin) next.push_back({kNoToken, begin, match - begin});
         next.push_back({id, match, t.size()});
         begin = match + t.size();
         if (attr & text::kAttrRstrip)

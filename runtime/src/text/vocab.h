@@ -44,7 +44,6 @@ class MergeTable {
   void insert(int32_t left, int32_t right, int32_t rank);
   // The rank of the pair, or -1 when it is no merge.
   int32_t rank(int32_t left, int32_t right) const;
-  size_t size() const { return size_; }
 
  private:
   static uint64_t key(int32_t left, int32_t right) {
@@ -69,8 +68,7 @@ enum TokenAttr : uint16_t {
   kAttrUserDefined = 1 << 3,
   kAttrUnused = 1 << 4,
   kAttrByte = 1 << 5,
-  kAttrLstrip = 1 << 6,  // spaces before this token's text are dropped when it is split out
-  kAttrRstrip = 1 << 7,  // spaces after it are
+  kAttrRstrip = 1 << 6,  // whitespace after this token's text is dropped when it is split out
 };
 
 // A stretch of the input: raw text to tokenize, or a special token already recognized.
@@ -89,7 +87,6 @@ std::string clean_up_spaces(std::string_view text);
 struct Tokenizer::Vocab {
   class Loader;  // reads and validates the GGUF metadata (tokenizer.cpp)
 
-  std::string path;
   TokenizerKind kind = TokenizerKind::Spm;
   std::string pre_name;
   const text::PreTokenizer* pre = nullptr;

@@ -134,7 +134,10 @@ struct Plan {
     double decode_tps_at_ctx;
   };
   std::vector<FrontPoint> front;
-  // When nothing fits: the smallest changes that would.
+  // When nothing fits: what the model needs at the requested context, and the smallest changes
+  // that would fit.
+  uint64_t needed_weights = 0;
+  uint64_t needed_kv = 0;
   std::vector<std::string> suggestions;
   double planning_seconds = 0;
 };

@@ -218,9 +218,7 @@ void dequantize_mxfp4(const BlockMxfp4* blocks, float* y, int64_t nb) {
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
   const int64_t nb = checked_block_count("dequantize_row", type, n);
   switch (type) {
-    case GgmlType::F32:
-      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-      return;
+    case GgmlType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
     case GgmlType::F16: {
       const auto* h = static_cast<const uint16_t*>(src);
       for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(h[i]);

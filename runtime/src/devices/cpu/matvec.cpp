@@ -1,3 +1,5 @@
+// matvec: the activation is encoded once in the partner format, then rows are dotted in parallel ranges.
+
 #include <stdexcept>
 #include <string>
 #include <vector>

@@ -9,7 +9,7 @@ namespace llmc::cpu {
 
 static_assert(std::endian::native == std::endian::little, "GGUF blocks are little-endian");
 
-inline constexpr int kBlock32 = 32;    // elements per block of the Q*_0, Q*_1, IQ4_NL, MXFP4 formats
+inline constexpr int kBlock32 = 32;      // elements per block of the Q*_0, Q*_1, IQ4_NL, MXFP4 formats
 inline constexpr int kSuperBlock = 256;  // elements per K-quant / IQ4_XS super-block (QK_K)
 
 // Halves (uint16_t fields) hold IEEE binary16 bits.
@@ -85,12 +85,12 @@ struct BlockIq4Nl {
 };
 struct BlockIq4Xs {
   uint16_t d;
-  uint16_t scales_h;   // high two bits of eight 6-bit scales
+  uint16_t scales_h;    // high two bits of eight 6-bit scales
   uint8_t scales_l[4];  // low four bits of eight 6-bit scales
   uint8_t qs[128];
 };
 struct BlockMxfp4 {
-  uint8_t e;  // E8M0 exponent
+  uint8_t e;       // E8M0 exponent
   uint8_t qs[16];  // indices into kMxfp4Values, split in halves as Q4_0
 };
 
@@ -102,8 +102,7 @@ static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(Bloc
 static_assert(sizeof(BlockIq4Nl) == 18 && sizeof(BlockIq4Xs) == 136 && sizeof(BlockMxfp4) == 17);
 
 // The non-linear 4-bit grid of IQ4_NL / IQ4_XS (ggml's kvalues_iq4nl).
-inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                            1,    13,   25,  38,  53,  69,  89,  113};
+inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 // E2M1 values doubled (ggml's kvalues_mxfp4); the block scale is halved to match.
 inline constexpr int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 

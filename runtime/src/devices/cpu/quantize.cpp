@@ -3,8 +3,10 @@
 // own (see fit_symmetric, fit_affine, fit_nonlinear).
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -18,7 +20,7 @@ namespace {
 using namespace cpu;
 
 constexpr uint16_t kFp16QuietNaN = 0x7E00;
-constexpr float kQuietNaN = __builtin_nanf("");
+constexpr float kQuietNaN = std::numeric_limits<float>::quiet_NaN();
 
 bool all_finite(const float* x, int64_t n) {
   uint32_t non_finite = 0;
@@ -370,9 +372,7 @@ inline int symmetric_code(float x, float step, int nmax) {
 inline int affine_code(float x, float step, float min, int nmax) {
   return step > 0.0f ? nearest_clamped((x + min) / step, 0, nmax) : 0;
 }
-inline int nonlinear_code(float x, float step) {
-  return nearest_index(kIq4nlValues, step != 0.0f ? x / step : 0.0f);
-}
+inline int nonlinear_code(float x, float step) { return nearest_index(kIq4nlValues, step != 0.0f ? x / step : 0.0f); }
 
 // A group maximum small enough that its inverse would overflow counts as zero.
 constexpr float kNegligibleScale = 1e-30f;
@@ -607,7 +607,8 @@ void quantize_iq4_xs(const float* x, BlockIq4Xs* y, int64_t nb) {
       const float step = d_eff * (ls - 32);
       const float* xb = x + 32 * ib;
       for (int j = 0; j < 16; ++j) {
-        y[i].qs[16 * ib + j] = static_cast<uint8_t>(nonlinear_code(xb[j], step) | nonlinear_code(xb[j + 16], step) << 4);
+        y[i].qs[16 * ib + j] =
+            static_cast<uint8_t>(nonlinear_code(xb[j], step) | nonlinear_code(xb[j + 16], step) << 4);
       }
     }
   }
@@ -618,9 +619,7 @@ void quantize_iq4_xs(const float* x, BlockIq4Xs* y, int64_t nb) {
 void quantize_row_reference(GgmlType type, const float* src, void* dst, int64_t n) {
   const int64_t nb = checked_block_count("quantize_row_reference", type, n);
   switch (type) {
-    case GgmlType::F32:
-      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
-      return;
+    case GgmlType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
     case GgmlType::F16: {
       auto* h = static_cast<uint16_t*>(dst);
       for (int64_t i = 0; i < n; ++i) h[i] = fp32_to_fp16(src[i]);

@@ -20,8 +20,8 @@ int64_t checked_block_count(const char* operation, GgmlType type, int64_t n) {
   }
   const int64_t block = ggml_type_traits(type).block_size;
   if (n < 0 || n % block != 0) {
-    throw std::invalid_argument(std::string(operation) + ": " + std::string(ggml_type_name(type)) + ": n = " +
-                                std::to_string(n) + " is not a non-negative multiple of the block size " +
+    throw std::invalid_argument(std::string(operation) + ": " + std::string(ggml_type_name(type)) +
+                                ": n = " + std::to_string(n) + " is not a non-negative multiple of the block size " +
                                 std::to_string(block));
   }
   return n / block;
@@ -188,7 +188,8 @@ float dot_q2_k_q8_k(const void* w_row, const void* x_row, int64_t nb) {
     int8_t codes[256];
     for (int half = 0; half < 2; ++half) {
       for (int k = 0; k < 4; ++k) {
-        for (int l = 0; l < 32; ++l) codes[128 * half + 32 * k + l] = static_cast<int8_t>((w[i].qs[32 * half + l] >> (2 * k)) & 3);
+        for (int l = 0; l < 32; ++l)
+          codes[128 * half + 32 * k + l] = static_cast<int8_t>((w[i].qs[32 * half + l] >> (2 * k)) & 3);
       }
     }
     int isum = 0;
@@ -378,8 +379,8 @@ float dot_bf16_bf16(const void* w_row, const void* x_row, int64_t n) {
 }
 
 constexpr std::array kCpuKernelTypes = {
-    GgmlType::F32,  GgmlType::F16,  GgmlType::Q4_0, GgmlType::Q4_1,   GgmlType::Q5_0,   GgmlType::Q5_1,
-    GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q2_K, GgmlType::Q3_K,   GgmlType::Q4_K,   GgmlType::Q5_K,
+    GgmlType::F32,  GgmlType::F16,  GgmlType::Q4_0,   GgmlType::Q4_1,   GgmlType::Q5_0, GgmlType::Q5_1,
+    GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q2_K,   GgmlType::Q3_K,   GgmlType::Q4_K, GgmlType::Q5_K,
     GgmlType::Q6_K, GgmlType::Q8_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::BF16, GgmlType::MXFP4,
 };
 

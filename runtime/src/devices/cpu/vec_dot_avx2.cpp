@@ -49,8 +49,8 @@ struct Q4_0Codes {
   LLMC_TARGET_AVX2 __m256i operator()(const BlockQ4_0& block) const {
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs));
     const __m128i low_nibbles = _mm_set1_epi8(0x0F);
-    const __m256i codes = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low_nibbles),
-                                           _mm_and_si128(packed, low_nibbles));
+    const __m256i codes =
+        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low_nibbles), _mm_and_si128(packed, low_nibbles));
     return _mm256_sub_epi8(codes, _mm256_set1_epi8(8));
   }
 };
@@ -61,15 +61,15 @@ struct Q8_0Codes {
 // Shared driver of the 32-element formats with Q8_0 activations: four blocks at a time, their
 // integer sums times their scales added lane-wise into BlockTermSum's four partial sums.
 template <typename Block, typename Codes, typename Scale>
-LLMC_TARGET_AVX2 inline float dot_blocks_q8_0(const Block* w, const BlockQ8_0* x, int64_t nb, Codes codes, Scale scale) {
+LLMC_TARGET_AVX2 inline float dot_blocks_q8_0(const Block* w, const BlockQ8_0* x, int64_t nb, Codes codes,
+                                              Scale scale) {
   __m128 partial = _mm_setzero_ps();
   int64_t i = 0;
   for (; i + 4 <= nb; i += 4) {
     const __m128i isums = sum_each_of_four(
         dot_i8x32(codes(w[i]), load_256(x[i].qs)), dot_i8x32(codes(w[i + 1]), load_256(x[i + 1].qs)),
         dot_i8x32(codes(w[i + 2]), load_256(x[i + 2].qs)), dot_i8x32(codes(w[i + 3]), load_256(x[i + 3].qs)));
-    const __m128 scales = _mm_setr_ps(scale(w[i], x[i]), scale(w[i + 1], x[i + 1]), scale(w[i + 2], x[i + 2]),
-                                      scale(w[i + 3], x[i + 3]));
+    const __m128 scales = scale.four(w + i, x + i);
     partial = _mm_add_ps(partial, _mm_mul_ps(_mm_cvtepi32_ps(isums), scales));
   }
   BlockTermSum sum;
@@ -81,16 +81,39 @@ LLMC_TARGET_AVX2 inline float dot_blocks_q8_0(const Block* w, const BlockQ8_0* x
   return sum.total();
 }
 
-// The block scale times the activation scale, as the scalar kernels compute it.
+// Four binary16 values (in the low 16 bits of each lane) to float, exactly as fp16_to_fp32 does.
+LLMC_TARGET_AVX2 inline __m128 fp16x4_to_fp32(__m128i halves) {
+  const __m128i magnitude = _mm_and_si128(halves, _mm_set1_epi32(0x7FFF));
+  const __m128i sign = _mm_slli_epi32(_mm_and_si128(halves, _mm_set1_epi32(0x8000)), 16);
+  const __m128 rebased = _mm_mul_ps(_mm_castsi128_ps(_mm_slli_epi32(magnitude, 13)), _mm_set1_ps(0x1p112f));
+  const __m128i is_nan = _mm_cmpgt_epi32(magnitude, _mm_set1_epi32(0x7C00));
+  const __m128i inf_or_nan = _mm_or_si128(
+      _mm_or_si128(_mm_set1_epi32(0x7F800000), _mm_slli_epi32(_mm_and_si128(magnitude, _mm_set1_epi32(0x3FF)), 13)),
+      _mm_and_si128(is_nan, _mm_set1_epi32(0x00400000)));
+  const __m128i is_special = _mm_cmpgt_epi32(magnitude, _mm_set1_epi32(0x7BFF));
+  const __m128i result = _mm_blendv_epi8(_mm_castps_si128(rebased), inf_or_nan, is_special);
+  return _mm_castsi128_ps(_mm_or_si128(sign, result));
+}
+
+// The block scale times the activation scale, as the scalar kernels compute it: one block at a
+// time, or four at once.
 struct Fp16Scales {
   template <typename Block>
   float operator()(const Block& w, const BlockQ8_0& x) const {
     return fp16_to_fp32(w.d) * fp16_to_fp32(x.d);
   }
+  template <typename Block>
+  LLMC_TARGET_AVX2 __m128 four(const Block* w, const BlockQ8_0* x) const {
+    return _mm_mul_ps(fp16x4_to_fp32(_mm_setr_epi32(w[0].d, w[1].d, w[2].d, w[3].d)),
+                      fp16x4_to_fp32(_mm_setr_epi32(x[0].d, x[1].d, x[2].d, x[3].d)));
+  }
 };
 struct Mxfp4Scales {
-  float operator()(const BlockMxfp4& w, const BlockQ8_0& x) const {
-    return fp16_to_fp32(x.d) * e8m0_to_fp32_half(w.e);
+  float operator()(const BlockMxfp4& w, const BlockQ8_0& x) const { return fp16_to_fp32(x.d) * e8m0_to_fp32_half(w.e); }
+  LLMC_TARGET_AVX2 __m128 four(const BlockMxfp4* w, const BlockQ8_0* x) const {
+    return _mm_mul_ps(fp16x4_to_fp32(_mm_setr_epi32(x[0].d, x[1].d, x[2].d, x[3].d)),
+                      _mm_setr_ps(e8m0_to_fp32_half(w[0].e), e8m0_to_fp32_half(w[1].e), e8m0_to_fp32_half(w[2].e),
+                                  e8m0_to_fp32_half(w[3].e)));
   }
 };
 
@@ -110,11 +133,13 @@ struct Mxfp4Codes {
 };
 
 LLMC_TARGET_AVX2 float dot_q4_0_q8_0_avx2(const void* w_row, const void* x_row, int64_t nb) {
-  return dot_blocks_q8_0(static_cast<const BlockQ4_0*>(w_row), static_cast<const BlockQ8_0*>(x_row), nb, Q4_0Codes{}, Fp16Scales{});
+  return dot_blocks_q8_0(static_cast<const BlockQ4_0*>(w_row), static_cast<const BlockQ8_0*>(x_row), nb, Q4_0Codes{},
+                         Fp16Scales{});
 }
 
 LLMC_TARGET_AVX2 float dot_q8_0_q8_0_avx2(const void* w_row, const void* x_row, int64_t nb) {
-  return dot_blocks_q8_0(static_cast<const BlockQ8_0*>(w_row), static_cast<const BlockQ8_0*>(x_row), nb, Q8_0Codes{}, Fp16Scales{});
+  return dot_blocks_q8_0(static_cast<const BlockQ8_0*>(w_row), static_cast<const BlockQ8_0*>(x_row), nb, Q8_0Codes{},
+                         Fp16Scales{});
 }
 
 LLMC_TARGET_AVX2 float dot_iq4_nl_q8_0_avx2(const void* w_row, const void* x_row, int64_t nb) {
@@ -205,7 +230,8 @@ LLMC_TARGET_AVX2 float dot_iq4_xs_q8_k_avx2(const void* w_row, const void* x_row
       const __m256i x8 = load_256(x[i].qs + 32 * ib);
       // Grid values lie in [-127, 113], so |code| * (x * sign(code)) pairs fit int16.
       const __m256i products = _mm256_maddubs_epi16(_mm256_sign_epi8(codes, codes), _mm256_sign_epi8(x8, codes));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(products, _mm256_set1_epi16(static_cast<int16_t>(iq4xs_scale(w[i], ib)))));
+      acc = _mm256_add_epi32(
+          acc, _mm256_madd_epi16(products, _mm256_set1_epi16(static_cast<int16_t>(iq4xs_scale(w[i], ib)))));
     }
     const int isum = sum_i32x8(acc);
     sum.add(i, fp16_to_fp32(w[i].d) * x[i].d * static_cast<float>(isum));

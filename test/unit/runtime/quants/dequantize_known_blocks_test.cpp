@@ -51,8 +51,7 @@ TEST(DequantizeKnownBlocks, F16) {
   std::vector<uint8_t> bytes(12);
   const uint16_t h[6] = {0x3C00, 0xC000, 0x3555, 0x0001, 0x7BFF, 0xFC00};
   std::memcpy(bytes.data(), h, sizeof h);
-  expect_values(dequantize(GgmlType::F16, bytes, 6),
-                {1.0f, -2.0f, 0.333251953125f, 0x1p-24f, 65504.0f, -INFINITY});
+  expect_values(dequantize(GgmlType::F16, bytes, 6), {1.0f, -2.0f, 0.333251953125f, 0x1p-24f, 65504.0f, -INFINITY});
 }
 
 TEST(DequantizeKnownBlocks, Bf16) {
@@ -361,7 +360,7 @@ TEST(DequantizeKnownBlocks, Mxfp4) {
     want[j] = 4.0f * kMxfp4[j];
     want[j + 16] = 4.0f * kMxfp4[15 - j];
   }
-  EXPECT_EQ(want[7], 48.0f);       // code 7 = E2M1 6.0, i.e. 6 * 2^(130 - 127)
+  EXPECT_EQ(want[7], 48.0f);  // code 7 = E2M1 6.0, i.e. 6 * 2^(130 - 127)
   EXPECT_EQ(want[16], -48.0f);
   expect_values(dequantize(GgmlType::MXFP4, bytes, 32), want);
 }
@@ -372,7 +371,7 @@ TEST(DequantizeKnownBlocks, Mxfp4ExtremeExponents) {
   bytes[1] = 0x01;
   bytes[17] = 1;  // 2^-127
   bytes[18] = 0x07;
-  bytes[34] = 254;  // 2^126
+  bytes[34] = 254;   // 2^126
   bytes[35] = 0x09;  // code 9 = -1
   const std::vector<float> y = dequantize(GgmlType::MXFP4, bytes, 96);
   EXPECT_EQ(y[0], 0x1p-128f);

@@ -91,12 +91,21 @@ inline void store_u16(std::vector<uint8_t>& bytes, size_t offset, uint16_t v) {
   std::memcpy(bytes.data() + offset, &v, sizeof v);
 }
 
+// Byte offset of a block's (super-block) scale d, from ggml's block structs: f16 for most types,
+// f32 for Q8_K, the E8M0 byte for MXFP4, element 0 for F32/F16/BF16.
+inline size_t scale_offset_in_block(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q2_K: return 80;
+    case GgmlType::Q3_K: return 108;
+    case GgmlType::Q6_K: return 208;
+    default: return 0;
+  }
+}
+
 inline std::string type_param_name(const ::testing::TestParamInfo<GgmlType>& info) {
   return std::string(ggml_type_name(info.param));
 }
 
-inline std::vector<GgmlType> all_kernel_types() {
-  return {cpu_kernel_types().begin(), cpu_kernel_types().end()};
-}
+inline std::vector<GgmlType> all_kernel_types() { return {cpu_kernel_types().begin(), cpu_kernel_types().end()}; }
 
 }  // namespace llmc::quants_test

@@ -160,8 +160,8 @@ TEST(ReferenceRounding, Q8_0RoundsHalfAwayFromZero) {
 
 TEST(ReferenceRounding, Q8_1StoresScaledSum) {
   const std::vector<uint8_t> q = quantize(GgmlType::Q8_1, block_of({-127.0f, 10.0f, 20.0f, 0.5f}));
-  EXPECT_EQ(load_u16(q, 0), 0x3C00);                   // d = 1
-  EXPECT_EQ(fp16_to_fp32(load_u16(q, 2)), -96.0f);     // s = d * (-127 + 10 + 20 + 1)
+  EXPECT_EQ(load_u16(q, 0), 0x3C00);                // d = 1
+  EXPECT_EQ(fp16_to_fp32(load_u16(q, 2)), -96.0f);  // s = d * (-127 + 10 + 20 + 1)
 }
 
 TEST(ReferenceRounding, Q8_KRoundsHalfToEvenWithNegatedScale) {
@@ -236,10 +236,10 @@ TEST(ReferenceRounding, Mxfp4PicksExponentFromAbsmaxAndNearestGridValue) {
   const auto low = [&](int j) { return q[1 + j] & 0x0F; };
   EXPECT_EQ(low(0), 7);
   EXPECT_EQ(low(1), 15);
-  EXPECT_EQ(low(2), 0);   // tie between 0 and 0.5
-  EXPECT_EQ(low(3), 6);   // tie between 4 and 6
-  EXPECT_EQ(low(4), 9);   // tie between -0.5 (index 9) and -1 (index 10)
-  EXPECT_EQ(low(5), 4);   // 2.4 is nearest 2
+  EXPECT_EQ(low(2), 0);  // tie between 0 and 0.5
+  EXPECT_EQ(low(3), 6);  // tie between 4 and 6
+  EXPECT_EQ(low(4), 9);  // tie between -0.5 (index 9) and -1 (index 10)
+  EXPECT_EQ(low(5), 4);  // 2.4 is nearest 2
   // amax 7.9 still has floor(log2) = 2: it clips to 6.
   const std::vector<uint8_t> clipped = quantize(GgmlType::MXFP4, block_of({7.9f}));
   EXPECT_EQ(clipped[0], 127);

@@ -135,6 +135,66 @@ TEST_P(VecDot, DispatchedKernelIsBitIdenticalToScalar) {
   }
 }
 
+// Scales at the edges of f16 (subnormal, largest, zero, infinity, NaN) in weights and Q8_0
+// activations: the vector kernels must convert and combine them exactly as the scalar ones.
+class VecDotBlockScales : public ::testing::TestWithParam<GgmlType> {};
+
+::testing::AssertionResult same_float(float a, float b) {
+  if ((std::isnan(a) && std::isnan(b)) || std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << a << " vs " << b;
+}
+
+TEST_P(VecDotBlockScales, DispatchedKernelMatchesScalarOnExtremeScales) {
+  const GgmlType wtype = GetParam();
+  const auto& traits = ggml_type_traits(wtype);
+  const std::vector<uint16_t> finite_halves = {0x0001, 0x03FF, 0x0400, 0x7BFF, 0x8001, 0x0000, 0xFBFF, 0x3C00, 0x0200};
+  const std::vector<uint8_t> exponents = {0, 1, 2, 127, 200, 254, 255};
+  const int64_t blocks = 23;
+  const int64_t n = blocks * traits.block_size;
+  const bool q8_0_partner = vec_dot_partner(wtype) == GgmlType::Q8_0;
+  DotCase c = make_case(wtype, 4, n);
+  const auto w_scale_at = [&](int64_t b) {
+    return static_cast<size_t>(b) * traits.type_size + scale_offset_in_block(wtype);
+  };
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (wtype == GgmlType::MXFP4) {
+      c.w[w_scale_at(b)] = exponents[b % exponents.size()];
+    } else {
+      store_u16(c.w, w_scale_at(b), finite_halves[b % finite_halves.size()]);
+    }
+  }
+  if (q8_0_partner) {
+    for (int64_t b = 0; b < n / 32; b += 3)
+      store_u16(c.x_partner, static_cast<size_t>(b) * 34, finite_halves[b % finite_halves.size()]);
+  }
+  const auto expect_same = [&](const char* stage) {
+    EXPECT_TRUE(same_float(vec_dot_q8(wtype, c.w.data(), c.x_partner.data(), n),
+                           vec_dot_q8_scalar(wtype, c.w.data(), c.x_partner.data(), n)))
+        << stage;
+  };
+  expect_same("finite scales");
+  if (wtype != GgmlType::MXFP4) {
+    store_u16(c.w, w_scale_at(5), 0x7C00);
+    EXPECT_FALSE(std::isfinite(vec_dot_q8_scalar(wtype, c.w.data(), c.x_partner.data(), n)));
+    expect_same("an infinite weight scale");
+    store_u16(c.w, w_scale_at(5), 0x3C00);
+  }
+  if (q8_0_partner) {
+    store_u16(c.x_partner, 34 * 4, 0xFC00);
+    EXPECT_FALSE(std::isfinite(vec_dot_q8_scalar(wtype, c.w.data(), c.x_partner.data(), n)));
+    expect_same("an infinite activation scale");
+    store_u16(c.x_partner, 34 * 4, 0x7E01);
+    expect_same("a NaN activation scale");
+    store_u16(c.x_partner, 34 * 4, 0x3C00);
+  }
+  if (wtype != GgmlType::MXFP4) {
+    store_u16(c.w, w_scale_at(7), 0x7C01);  // a signalling NaN
+    EXPECT_TRUE(std::isnan(vec_dot_q8_scalar(wtype, c.w.data(), c.x_partner.data(), n)));
+    expect_same("a NaN weight scale");
+  }
+}
+
 TEST_P(VecDot, EmptyRowIsZeroAndBadLengthThrows) {
   const GgmlType wtype = GetParam();
   std::vector<uint8_t> bytes(4096);
@@ -150,6 +210,16 @@ TEST_P(VecDot, EmptyRowIsZeroAndBadLengthThrows) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, VecDot, ::testing::ValuesIn(all_kernel_types()), type_param_name);
 
+// The block formats with an f16 (or E8M0) scale.
+std::vector<GgmlType> block_scaled_types() {
+  std::vector<GgmlType> types;
+  for (GgmlType t : all_kernel_types())
+    if (ggml_type_traits(t).block_size > 1 && t != GgmlType::Q8_K) types.push_back(t);
+  return types;
+}
+INSTANTIATE_TEST_SUITE_P(BlockScaledTypes, VecDotBlockScales, ::testing::ValuesIn(block_scaled_types()),
+                         type_param_name);
+
 TEST(VecDotPartner, FollowsGgmlVecDotTypes) {
   EXPECT_EQ(vec_dot_partner(GgmlType::F32), GgmlType::F32);
   EXPECT_EQ(vec_dot_partner(GgmlType::F16), GgmlType::F16);
@@ -158,8 +228,8 @@ TEST(VecDotPartner, FollowsGgmlVecDotTypes) {
     EXPECT_EQ(vec_dot_partner(t), GgmlType::Q8_0) << ggml_type_name(t);
   for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::Q8_1})
     EXPECT_EQ(vec_dot_partner(t), GgmlType::Q8_1) << ggml_type_name(t);
-  for (GgmlType t : {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
-                     GgmlType::Q8_K, GgmlType::IQ4_XS})
+  for (GgmlType t : {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q8_K,
+                     GgmlType::IQ4_XS})
     EXPECT_EQ(vec_dot_partner(t), GgmlType::Q8_K) << ggml_type_name(t);
   EXPECT_THROW(vec_dot_partner(GgmlType::IQ2_XS), std::invalid_argument);
 }
@@ -179,7 +249,7 @@ TEST(VecDotAvx2, CoversTheHotTypesWhenTheCpuHasAvx2) {
 // of ones, and one Q4_K super-block with a min term.
 TEST(VecDotKnownValues, Q4_0TimesQ8_0) {
   std::vector<uint8_t> w(18);
-  store_u16(w, 0, 0x3800);  // d = 0.5
+  store_u16(w, 0, 0x3800);                       // d = 0.5
   for (int j = 0; j < 16; ++j) w[2 + j] = 0x99;  // every code 9 -> (9 - 8) * 0.5
   const std::vector<uint8_t> x = quantize(GgmlType::Q8_0, std::vector<float>(32, 127.0f));  // d = 1, q = 127
   EXPECT_EQ(vec_dot_q8(GgmlType::Q4_0, w.data(), x.data(), 32), 32 * 127 * 0.5f);

@@ -135,6 +135,26 @@ TEST(SpmTokenizer, SpecialTokens) {
   EXPECT_EQ(tok.token_text(im_end), "<|im_end|>");
 }
 
+// Tokens that llama.cpp treats as control and end-of-generation by their text alone.
+TEST(SpmTokenizer, RecognizesEndOfGenerationTexts) {
+  ScratchDir dir;
+  test::TokenList t = test::spm_tokens();
+  const int32_t file_sep = t.add("<|file_sep|>");
+  const int32_t eot_id = t.add("<|eot_id|>");
+  const int32_t plain = t.add("<|plain|>", 0, TokenType::Control);
+  const Tokenizer tok = test::load(dir, test::spm_writer(t));
+  EXPECT_TRUE(tok.is_eog(file_sep));
+  EXPECT_TRUE(tok.is_eog(eot_id));
+  EXPECT_FALSE(tok.is_eog(plain));
+  EXPECT_EQ(tok.eot(), eot_id);
+  // Now control tokens: text unless special tokens are parsed, and not rendered unless asked.
+  EXPECT_EQ(tok.encode("<|file_sep|>", false, true), (Ids{file_sep}));
+  const Ids as_text = tok.encode("<|file_sep|>", false, false);
+  EXPECT_EQ(std::count(as_text.begin(), as_text.end(), file_sep), 0);
+  EXPECT_EQ(tok.decode(Ids{file_sep}), "");
+  EXPECT_EQ(tok.token_type(file_sep), TokenType::Normal);
+}
+
 TEST(SpmTokenizer, RejectsIdsOutsideTheVocabulary) {
   ScratchDir dir;
   const Tokenizer tok = test::load(dir, test::spm_writer(test::spm_tokens()));

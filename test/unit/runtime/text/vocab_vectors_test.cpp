@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -127,6 +128,30 @@ TEST_P(VocabVectors, DecodeGivesTheTextBack) {
     ++checked;
   }
   EXPECT_GT(checked, 30u);
+}
+
+// Arbitrary bytes, and text full of special-token fragments, never break encoding.
+TEST_P(VocabVectors, EncodesAnyBytes) {
+  const GgufFile file = GgufFile::open(vocab_path(GetParam().name));
+  const Tokenizer tok = Tokenizer::from_gguf(file);
+  std::mt19937 rng(7);
+  const std::vector<std::string> pieces = {"<s>", "</s>", "<|endoftext|>", "<unk>", "<|", "|>", "\xE2\x96\x81", " ", "\n"};
+  for (int iter = 0; iter < 300; ++iter) {
+    std::string s;
+    const size_t n = rng() % 48;
+    for (size_t k = 0; k < n; ++k) {
+      if (rng() % 3 == 0) {
+        s += pieces[rng() % pieces.size()];
+      } else {
+        s += static_cast<char>(rng() % 256);
+      }
+    }
+    for (const bool parse_special : {false, true}) {
+      const std::vector<int32_t> ids = tok.encode(s, true, parse_special);
+      for (int32_t id : ids) ASSERT_TRUE(id >= 0 && id < tok.n_vocab()) << id;
+      EXPECT_NO_THROW(tok.decode(ids, parse_special));
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(LlamaCpp, VocabVectors,

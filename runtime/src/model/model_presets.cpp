@@ -1,6 +1,6 @@
-#include "model_presets.h"
+#include "llmc/model_presets.h"
 
-namespace llmc::cli {
+namespace llmc {
 namespace {
 
 struct Shape {
@@ -42,6 +42,7 @@ HParams to_hparams(const Shape& s) {
 const Shape kShapes[] = {
     {"llama-2-7b", "Llama 2 7B", "llama", 32, 4096, 11008, 32, 32, 128, 32000, 4096, 10000.f, 1e-5f, false},
     {"llama-2-13b", "Llama 2 13B", "llama", 40, 5120, 13824, 40, 40, 128, 32000, 4096, 10000.f, 1e-5f, false},
+    {"llama-2-70b", "Llama 2 70B", "llama", 80, 8192, 28672, 64, 8, 128, 32000, 4096, 10000.f, 1e-5f, false},
     {"llama-3-8b", "Llama 3 8B", "llama", 32, 4096, 14336, 32, 8, 128, 128256, 8192, 500000.f, 1e-5f, false},
     {"llama-3.1-8b", "Llama 3.1 8B Instruct", "llama", 32, 4096, 14336, 32, 8, 128, 128256, 131072, 500000.f, 1e-5f, false},
     {"llama-3.2-1b", "Llama 3.2 1B Instruct", "llama", 16, 2048, 8192, 32, 8, 64, 128256, 131072, 500000.f, 1e-5f, true},
@@ -53,6 +54,7 @@ const Shape kShapes[] = {
     {"qwen2.5-14b", "Qwen2.5 14B Instruct", "qwen2", 48, 5120, 13824, 40, 8, 128, 152064, 32768, 1000000.f, 1e-6f, false},
     {"qwen2.5-32b", "Qwen2.5 32B Instruct", "qwen2", 64, 5120, 27648, 40, 8, 128, 152064, 32768, 1000000.f, 1e-6f, false},
     {"qwen2.5-72b", "Qwen2.5 72B Instruct", "qwen2", 80, 8192, 29568, 64, 8, 128, 152064, 32768, 1000000.f, 1e-6f, false},
+    {"deepseek-r1-1.5b", "DeepSeek R1 Distill Qwen 1.5B", "qwen2", 28, 1536, 8960, 12, 2, 128, 151936, 131072, 10000.f, 1e-6f, false},
     {"deepseek-r1-7b", "DeepSeek R1 Distill Qwen 7B", "qwen2", 28, 3584, 18944, 28, 4, 128, 152064, 131072, 10000.f, 1e-6f, false},
     {"deepseek-r1-14b", "DeepSeek R1 Distill Qwen 14B", "qwen2", 48, 5120, 13824, 40, 8, 128, 152064, 131072, 1000000.f, 1e-5f, false},
     {"qwen3-0.6b", "Qwen3 0.6B", "qwen3", 28, 1024, 3072, 16, 8, 128, 151936, 40960, 1000000.f, 1e-6f, true},
@@ -61,6 +63,7 @@ const Shape kShapes[] = {
     {"qwen3-8b", "Qwen3 8B", "qwen3", 36, 4096, 12288, 32, 8, 128, 151936, 40960, 1000000.f, 1e-6f, false},
     {"qwen3-14b", "Qwen3 14B", "qwen3", 40, 5120, 17408, 40, 8, 128, 151936, 40960, 1000000.f, 1e-6f, false},
     {"qwen3-32b", "Qwen3 32B", "qwen3", 64, 5120, 25600, 64, 8, 128, 151936, 40960, 1000000.f, 1e-6f, false},
+    {"gemma3-270m", "Gemma 3 270M", "gemma3", 18, 640, 2048, 4, 1, 256, 262144, 32768, 1000000.f, 1e-6f, true, 512},
     {"gemma3-1b", "Gemma 3 1B", "gemma3", 26, 1152, 6912, 4, 1, 256, 262144, 32768, 1000000.f, 1e-6f, true, 512},
     {"gemma3-4b", "Gemma 3 4B", "gemma3", 34, 2560, 10240, 8, 4, 256, 262208, 131072, 1000000.f, 1e-6f, true, 1024},
     {"gemma3-12b", "Gemma 3 12B", "gemma3", 48, 3840, 15360, 16, 8, 256, 262208, 131072, 1000000.f, 1e-6f, true, 1024},
@@ -104,4 +107,4 @@ const ModelPreset* find_model_preset(std::string_view name) {
   return nullptr;
 }
 
-}  // namespace llmc::cli
+}  // namespace llmc

@@ -8,7 +8,7 @@
 
 #include "llmc/model.h"
 
-namespace llmc::cli {
+namespace llmc {
 
 struct ModelPreset {
   std::string_view name;          // "llama-3.3-70b"
@@ -21,4 +21,4 @@ struct ModelPreset {
 const std::vector<ModelPreset>& model_presets();
 const ModelPreset* find_model_preset(std::string_view name);
 
-}  // namespace llmc::cli
+}  // namespace llmc

@@ -1,0 +1,152 @@
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "llmc/planner/placement_search.h"
+#include "llmc/planner/plan_format.h"
+#include "planner_test_util.h"
+
+namespace llmc::planner {
+namespace {
+
+Plan plan(const ModelDesc& m, const std::string& devices, PlanRequest req = {}) {
+  return PlacementSearch(m, targets::parse_device_spec(devices), req).run();
+}
+
+void expect_consistent(const Plan& p, uint32_t n_layer) {
+  ASSERT_TRUE(p.fits);
+  uint32_t covered = 0, outputs = 0;
+  for (const auto& pl : p.placement) {
+    if (pl.layers && !pl.row_fraction) covered += pl.layers->second - pl.layers->first + 1;
+    outputs += pl.holds_output;
+  }
+  if (p.split == SplitMode::Layer || p.split == SplitMode::None) {
+    EXPECT_EQ(covered, n_layer);
+  }
+  EXPECT_GE(outputs, 1u);
+  for (const auto& m : p.memory) EXPECT_LE(m.total(), m.capacity) << "device " << m.device;
+  EXPECT_GT(p.predicted.decode_tps, 0);
+  EXPECT_GT(p.predicted.prefill_tps, 0);
+}
+
+TEST(PlacementSearch, Qwen3On2P104SplitsByLayer) {
+  auto m = test::preset_model("qwen3-14b", FileType::Q4_K_M);
+  const Plan p = plan(*m->model, "p104-100@pcie1x4,p104-100@pcie1x1");
+  expect_consistent(p, 40);
+  EXPECT_EQ(p.split, SplitMode::Layer);
+  EXPECT_EQ(p.ctx, 4096u);
+  EXPECT_EQ(p.kv_k, GgmlType::F16);  // quantized KV only when it buys something
+  // Equal cards: the split is balanced, and the x4 card (faster logits copies) holds the output.
+  const auto& out = *std::find_if(p.placement.begin(), p.placement.end(), [](auto& pl) { return pl.holds_output; });
+  EXPECT_EQ(p.rig.devices[out.device].host_link.name, "pcie1x4");
+  for (const auto& pl : p.placement) EXPECT_NEAR(pl.layers->second - pl.layers->first + 1, 20.0, 3.0);
+  // The emitted arguments say the same thing.
+  const auto args = llama_cpp_args(p);
+  const std::string cmd = llama_cpp_command(p);
+  EXPECT_NE(cmd.find("-ngl 41"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("-sm layer"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("--device CUDA1,CUDA0"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("-c 4096"), std::string::npos) << cmd;
+  EXPECT_FALSE(p.kernels.empty());
+  for (const auto& k : p.kernels) EXPECT_EQ(k.chip, "sm_61");
+}
+
+TEST(PlacementSearch, SeventyBOnOneP104DoesNotFitAndSaysWhatWould) {
+  auto m = test::preset_model("llama-3.3-70b", FileType::Q4_K_S);
+  const Plan p = plan(*m->model, "p104-100");
+  EXPECT_FALSE(p.fits);
+  ASSERT_FALSE(p.suggestions.empty());
+  bool cpu = false, cards = false;
+  for (const auto& s : p.suggestions) {
+    cpu |= s.find("CPU offload") != std::string::npos;
+    cards |= s.find("more p104-100") != std::string::npos;
+  }
+  EXPECT_TRUE(cpu);
+  EXPECT_TRUE(cards);
+}
+
+TEST(PlacementSearch, CpuOffloadKeepsFirstLayersOnTheCpu) {
+  auto m = test::preset_model("qwen3-14b", FileType::Q4_K_M);
+  const Plan p = plan(*m->model, "p104-100,cpu:64GiB:40GBps");
+  expect_consistent(p, 40);
+  const auto& cpu = p.placement.front();
+  ASSERT_TRUE(p.rig.devices[cpu.device].profile.is_cpu());
+  ASSERT_TRUE(cpu.layers.has_value());
+  EXPECT_EQ(cpu.layers->first, 0u);
+  EXPECT_TRUE(cpu.holds_embeddings);
+  const std::string cmd = llama_cpp_command(p);
+  const uint32_t on_cpu = cpu.layers->second + 1;
+  EXPECT_NE(cmd.find(fmt::format("-ngl {}", 40 - on_cpu + 1)), std::string::npos) << cmd;
+}
+
+TEST(PlacementSearch, PinsAreHonoured) {
+  auto m = test::preset_model("qwen3-14b", FileType::Q4_K_M);
+  PlanRequest r;
+  r.kv_type = GgmlType::Q8_0;
+  r.ctx = 8192;
+  r.layers = std::vector<uint32_t>{10, 30};
+  const Plan p = plan(*m->model, "p104-100,p104-100", r);
+  expect_consistent(p, 40);
+  EXPECT_EQ(p.kv_k, GgmlType::Q8_0);
+  EXPECT_TRUE(p.flash_attn);  // a quantized V cache needs flash attention in llama.cpp
+  EXPECT_EQ(p.ctx, 8192u);
+  EXPECT_EQ(p.placement[0].layers->second - p.placement[0].layers->first + 1, 10u);
+  EXPECT_EQ(p.placement[1].layers->second - p.placement[1].layers->first + 1, 30u);
+  // Pinned counts that cannot fit give no plan.
+  r.layers = std::vector<uint32_t>{0, 40};
+  EXPECT_FALSE(plan(*m->model, "p104-100,p104-100", r).fits);
+}
+
+TEST(PlacementSearch, MaxContextIsTheLargestThatFits) {
+  auto m = test::preset_model("qwen3-14b", FileType::Q4_K_M);
+  PlanRequest r;
+  r.ctx_max = true;
+  r.kv_type = GgmlType::F16;
+  const Plan p = plan(*m->model, "p104-100,p104-100", r);
+  expect_consistent(p, 40);
+  EXPECT_GT(p.ctx, 4096u);
+  if (p.ctx < 40960) {
+    PlanRequest more;
+    more.kv_type = GgmlType::F16;
+    more.ctx = p.ctx + 256;
+    EXPECT_FALSE(plan(*m->model, "p104-100,p104-100", more).fits);
+  }
+  // q8_0 halves the cache, so at least as much context fits.
+  r.kv_type = GgmlType::Q8_0;
+  EXPECT_GE(plan(*m->model, "p104-100,p104-100", r).ctx, p.ctx);
+}
+
+TEST(PlacementSearch, RowAndHybridSplitsNeedTheLlmcEngine) {
+  auto m = test::preset_model("llama-3.3-70b", FileType::Q4_K_S);
+  PlanRequest r;
+  r.engine = Engine::Llmc;
+  r.split = SplitMode::Row;
+  const Plan row = plan(*m->model, "mi50*3@pcie3x16", r);
+  ASSERT_TRUE(row.fits);
+  EXPECT_EQ(row.split, SplitMode::Row);
+  for (const auto& pl : row.placement) EXPECT_NEAR(*pl.row_fraction, 1.0 / 3, 1e-9);
+  r.split = SplitMode::Hybrid;
+  const Plan hybrid = plan(*m->model, "mi50*4@pcie3x16", r);
+  ASSERT_TRUE(hybrid.fits);
+  EXPECT_EQ(hybrid.split, SplitMode::Hybrid);
+  // With llama.cpp, row split is reported as unavailable rather than planned.
+  const Plan lc = plan(*m->model, "mi50*3@pcie3x16");
+  ASSERT_TRUE(lc.fits);
+  EXPECT_EQ(lc.split, SplitMode::Layer);
+  EXPECT_TRUE(std::any_of(lc.alternatives.begin(), lc.alternatives.end(),
+                          [](auto& a) { return a.split == SplitMode::Row && !a.fits; }));
+}
+
+TEST(PlacementSearch, FasterCardsTakeMoreLayers) {
+  auto m = test::preset_model("qwen3-32b", FileType::Q4_K_M);
+  const Plan p = plan(*m->model, "p104-100,rtx-3090");
+  expect_consistent(p, 64);
+  uint32_t p104 = 0, r3090 = 0;
+  for (const auto& pl : p.placement) {
+    const uint32_t n = pl.layers ? pl.layers->second - pl.layers->first + 1 : 0;
+    (p.rig.devices[pl.device].profile.name == "p104-100" ? p104 : r3090) += n;
+  }
+  EXPECT_GT(r3090, p104);
+}
+
+}  // namespace
+}  // namespace llmc::planner
