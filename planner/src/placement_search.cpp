@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "llmc/planner/pcie_flow.h"
+
 namespace llmc::planner {
 
 using targets::DeviceInstance;
@@ -439,13 +441,11 @@ Plan PlacementSearch::materialize(const Candidate& c, const std::vector<uint32_t
     }
     p.predicted.decode_tps_at_ctx = 1.0 / (decode + extra);
   }
-  // Loading: every device receives its weights over its own host link, all at once.
-  double load = 0;
-  for (const auto& m : p.memory) {
-    const DeviceInstance& d = rig_.devices[m.device];
-    if (!d.profile.is_cpu() && m.weights > 0) load = std::max(load, d.host_link.transfer_seconds(m.weights));
-  }
-  p.predicted.load_seconds = load;
+  // Loading: every device receives its weights at once; shared uplinks of the PCIe tree split their
+  // bandwidth (max-flow), so a card finishes at its share of the flow.
+  std::vector<uint64_t> load_bytes(rig_.devices.size(), 0);
+  for (const auto& m : p.memory) load_bytes[m.device] = m.weights;
+  p.predicted.load_seconds = host_load_seconds(rig_, load_bytes);
 
   return p;
 }
