@@ -156,7 +156,7 @@ FamilyConstants fit_family(const std::vector<CalibrationResult>& results, const 
   FamilyConstants out = prior;
   for (size_t c = 0; c < C; ++c) {
     const double x = m[c][N] / m[c][c];
-    out.bw_eff[c] = std::clamp(1.0 / std::max(x, 1.0), 0.05, 1.0);
+    out.bw_eff[c] = std::clamp(1.0 / std::max(x, 1.0), 0.05, 0.9);
   }
   out.kernel_us = std::max(0.0, m[C][N] / m[C][C] * 1e6);
   out.token_us = std::max(0.0, m[C + 1][N] / m[C + 1][C + 1] * 1e6);
