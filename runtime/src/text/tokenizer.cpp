@@ -216,6 +216,10 @@ class Tokenizer::Vocab::Loader {
 
   // A special token id from `key`, validated against the vocabulary; `fallback` when absent.
   int32_t special_id(std::string_view key, int32_t fallback) const {
+    // Converters write -1 for "no such token".
+    if (const GgufValue* raw = f_.find(key); raw && raw->is_integer() && raw->type() != GgufValueType::U64 &&
+                                            raw->as_i64(key) == -1)
+      return kNoToken;
     const std::optional<uint64_t> id = f_.get_u64(key);
     if (!id) return fallback < v_->size() ? fallback : kNoToken;
     if (*id >= static_cast<uint64_t>(v_->size()))

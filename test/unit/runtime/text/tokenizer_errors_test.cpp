@@ -116,8 +116,15 @@ TEST(TokenizerErrors, SpecialTokenIdsOutsideTheVocabulary) {
     expect_error(spm_with([&](GgufWriter& w) { w.set_u32(key, n); }), GgufErrorKind::LimitExceeded,
                  {key, std::to_string(n)});
   }
-  expect_error(spm_with([](GgufWriter& w) { w.set_i32("tokenizer.ggml.eos_token_id", -1); }),
+  expect_error(spm_with([](GgufWriter& w) { w.set_i32("tokenizer.ggml.eos_token_id", -2); }),
                GgufErrorKind::BadKeyType, {"tokenizer.ggml.eos_token_id"});
+}
+
+// Converters write -1 for a token the model does not have; that means "none", not an error.
+TEST(TokenizerErrors, MinusOneMeansNoSuchToken) {
+  ScratchDir dir;
+  const Tokenizer tok = test::load(dir, spm_with([](GgufWriter& w) { w.set_i32("tokenizer.ggml.padding_token_id", -1); }));
+  EXPECT_EQ(tok.pad(), kNoToken);
 }
 
 TEST(TokenizerErrors, AddBosWithoutBos) {
