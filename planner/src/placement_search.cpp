@@ -81,7 +81,8 @@ std::vector<PlacementSearch::Candidate> PlacementSearch::candidates(const RunSet
       gpus.push_back(d.index);
     }
   }
-  auto allowed = [&](SplitMode m) { return !req_.split || *req_.split == m || (*req_.split == SplitMode::Layer && m == SplitMode::None); };
+  // A layer split that ends up using one device is reported as "none", so pinning "layer" admits it.
+  auto allowed = [&](SplitMode m) { return !req_.split || *req_.split == m; };
 
   // Pipeline orders: the rig's order, and each distinct kind of GPU moved last (it then holds the
   // output layer and the logits). The CPU, when present, comes first: llama.cpp keeps the first
@@ -99,7 +100,7 @@ std::vector<PlacementSearch::Candidate> PlacementSearch::candidates(const RunSet
   }
   if (req_.layers) orders = {gpus};  // pinned layer counts follow the rig order
 
-  if (allowed(SplitMode::Layer) || allowed(SplitMode::None)) {
+  if (allowed(SplitMode::Layer)) {
     for (const auto& o : orders) {
       Candidate c;
       c.split = SplitMode::Layer;
@@ -108,6 +109,21 @@ std::vector<PlacementSearch::Candidate> PlacementSearch::candidates(const RunSet
       for (size_t g : o) c.stages.push_back({{g}, {1.0}});
       out.push_back(std::move(c));
     }
+  } else if (allowed(SplitMode::None)) {
+    // One GPU of each kind on its own (the CPU may still keep the first layers).
+    for (size_t i = 0; i < gpus.size(); ++i) {
+      bool seen = false;
+      for (size_t j = 0; j < i; ++j) seen |= same_kind(rig_.devices[gpus[i]], rig_.devices[gpus[j]]);
+      if (seen) continue;
+      Candidate c;
+      c.split = SplitMode::None;
+      c.run = run;
+      if (cpu) c.stages.push_back({{*cpu}, {1.0}});
+      c.stages.push_back({{gpus[i]}, {1.0}});
+      out.push_back(std::move(c));
+    }
+  }
+  if (allowed(SplitMode::Layer) || allowed(SplitMode::None)) {
     if (gpus.empty() && cpu) {
       Candidate c;
       c.split = SplitMode::None;

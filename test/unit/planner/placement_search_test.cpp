@@ -150,3 +150,22 @@ TEST(PlacementSearch, FasterCardsTakeMoreLayers) {
 
 }  // namespace
 }  // namespace llmc::planner
+
+namespace llmc::planner {
+namespace {
+
+TEST(PlacementSearch, SplitNoneUsesOneGpu) {
+  auto m = test::preset_model("llama-3.1-8b", FileType::Q4_K_M);
+  PlanRequest r;
+  r.split = SplitMode::None;
+  const Plan p = plan(*m->model, "p104-100,rtx-3060-12g", r);
+  ASSERT_TRUE(p.fits);
+  EXPECT_EQ(p.split, SplitMode::None);
+  size_t used = 0;
+  for (const auto& pl : p.placement) used += pl.layers.has_value();
+  EXPECT_EQ(used, 1u);
+  EXPECT_NE(llama_cpp_command(p).find("-sm none"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace llmc::planner
