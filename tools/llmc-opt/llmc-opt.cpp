@@ -2,6 +2,7 @@
 // llmc lowering pipelines use (gpu, nvvm, rocdl, llvm, scf, vector, arith, ...), plus the
 // translations gpu-module-to-binary needs to emit PTX and AMDGPU code.
 #include "llmc/IR/LLMCDialect.h"
+#include "llmc/compiler/KernelPipeline.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -13,6 +14,7 @@
 
 int main(int argc, char** argv) {
   mlir::registerAllPasses();
+  llmc::compiler::registerCompilerPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

@@ -17,6 +17,16 @@ void register_inspect(CLI::App& app, int& exit_code);
 void register_generate(CLI::App& app, int& exit_code);
 void register_plan(CLI::App& app, int& exit_code);  // plan and devices
 void register_calibrate(CLI::App& app, int& exit_code);
+void register_run(CLI::App& app, int& exit_code);
+void register_tokenize(CLI::App& app, int& exit_code);
+void register_bench(CLI::App& app, int& exit_code);
+void register_kernel_check(CLI::App& app, int& exit_code);
+#ifdef LLMC_HAVE_COMPILER
+void register_build(CLI::App& app, int& exit_code);
+// Builds the kernel-check suite for `chip` into the bundle `output` (llmc build --check-suite).
+int build_check_suite(const std::string& chip, const std::vector<std::string>& quants, bool perf,
+                      const std::string& output);
+#endif
 
 // True when stderr is a terminal: progress is shown there and nowhere else.
 bool stderr_is_terminal();

@@ -17,6 +17,13 @@ int main(int argc, char** argv) {
   llmc::cli::register_generate(app, exit_code);
   llmc::cli::register_plan(app, exit_code);
   llmc::cli::register_calibrate(app, exit_code);
+  llmc::cli::register_run(app, exit_code);
+  llmc::cli::register_tokenize(app, exit_code);
+  llmc::cli::register_bench(app, exit_code);
+  llmc::cli::register_kernel_check(app, exit_code);
+#ifdef LLMC_HAVE_COMPILER
+  llmc::cli::register_build(app, exit_code);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,320 @@
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <unistd.h>
+
+#include "llvm/Config/llvm-config.h"
+
+#include "../Conversion/QuantDecoders.h"
+#include "KernelCache.h"
+#include "llmc/codegen_revision.h"
+#include "llmc/compiler/Bundle.h"
+#include "llmc/compiler/KernelPipeline.h"
+#include "llmc/compiler/QMatVecPlan.h"
+#include "llmc/compiler/TargetInfo.h"
+#include "llmc/targets/device_catalog.h"
+
+namespace llmc::compiler {
+
+namespace fs = std::filesystem;
+// Keys stay in the order written: schema first, then what the bundle is, then the kernels.
+using json = nlohmann::ordered_json;
+
+namespace {
+
+std::unique_ptr<TargetInfo> targetOrThrow(const std::string& chip) {
+  std::string error;
+  std::unique_ptr<TargetInfo> target = makeTargetInfo(chip, &error);
+  if (!target) throw BundleError(error);
+  return target;
+}
+
+QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) {
+  std::optional<mlir::llmc::QuantType> quant = mlir::llmc::symbolizeQuantType(request.type);
+  const std::string what = target.chipName() + ": qmatvec " + std::to_string(request.rows) + "x" +
+                           std::to_string(request.cols);
+  if (!quant) throw BundleError(what + ": ggml type " + std::to_string(request.type) + " has no kernel");
+  QMatVecTuning tuning = defaultTuning(target);
+  if (request.tuning)
+    tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll};
+  std::string error;
+  std::optional<QMatVecPlan> plan = planQMatVec(target, *quant, request.rows, request.cols, request.batch, tuning,
+                                                request.allow_int8, &error);
+  if (!plan) throw BundleError(what + ": " + error);
+  return *plan;
+}
+
+void writeFileAtomically(const fs::path& path, const std::string& bytes) {
+  const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) {
+      std::error_code ec;
+      fs::remove(temporary, ec);
+      throw BundleError(path.string() + ": cannot write");
+    }
+  }
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec) {
+    fs::remove(temporary, ec);
+    throw BundleError(path.string() + ": cannot move into place: " + ec.message());
+  }
+}
+
+json launchDims(int64_t x) { return json::array({x, 1, 1}); }
+
+json kernelEntry(const TargetInfo& target, const QMatVecPlan& plan, const KernelRequest& request,
+                 const std::vector<std::string>& tensors) {
+  const QMatVecTuning& t = plan.tuning;
+  json entry;
+  entry["name"] = plan.kernelName;
+  entry["op"] = "qmatvec";
+  entry["quant"] = mlir::llmc::stringifyQuantType(plan.quant).str();
+  entry["rows"] = plan.rows;
+  entry["cols"] = plan.cols;
+  entry["batch"] = plan.batch;
+  entry["method"] = std::string(dotMethodName(plan.method));
+  entry["tuning"] = {{"rows_per_block", t.rowsPerBlock},
+                     {"warps", t.warps},
+                     {"vector_width", t.vectorWidth},
+                     {"unroll", t.unroll},
+                     {"source", request.tuning_source.empty() ? std::string("chip default") : request.tuning_source}};
+  json params = json::array();
+  params.push_back({{"name", "w"}, {"role", "weights"}, {"bytes", plan.weightBytes}, {"align", 16}});
+  params.push_back({{"name", "x"}, {"role", "input"}, {"dtype", "f32"}, {"shape", {plan.batch, plan.cols}}});
+  if (plan.needsQuantizer())
+    params.push_back({{"name", "scratch"}, {"role", "scratch"}, {"bytes", plan.scratchBytes}, {"align", 16}});
+  params.push_back({{"name", "y"}, {"role", "output"}, {"dtype", "f32"}, {"shape", {plan.batch, plan.rows}}});
+  entry["params"] = params;
+  json launches = json::array();
+  if (!target.isGpu()) {
+    launches.push_back({{"function", plan.kernelName},
+                        {"abi", "cpu_rows"},
+                        {"rows_per_step", t.rowsPerBlock},
+                        {"args", {"w", "x", "y"}}});
+  } else {
+    if (plan.needsQuantizer())
+      launches.push_back({{"function", plan.quantizeKernelName},
+                          {"grid", launchDims(plan.quantizeGridX)},
+                          {"block", launchDims(plan.quantizeBlockX)},
+                          {"dynamic_shared_bytes", 0},
+                          {"args", {"x", "scratch"}}});
+    launches.push_back({{"function", plan.kernelName},
+                        {"grid", launchDims(plan.gridX)},
+                        {"block", launchDims(plan.blockX)},
+                        {"dynamic_shared_bytes", 0},
+                        {"static_shared_bytes", plan.sharedBytes},
+                        {"args", {"w", plan.needsQuantizer() ? "scratch" : "x", "y"}}});
+  }
+  entry["launches"] = launches;
+  entry["tensors"] = tensors;
+  return entry;
+}
+
+std::string vendorName(const TargetInfo& target) {
+  return std::string(targets::vendor_name(target.chip().vendor));
+}
+
+std::string fileFormat(const TargetInfo& target) {
+  switch (target.kind()) {
+    case CodeGenKind::Nvptx: return "ptx";
+    case CodeGenKind::Amdgpu: return "hsaco";
+    case CodeGenKind::X86: return "elf-shared-object";
+  }
+  return "";
+}
+
+// One separately compiled function: a plan's product kernel or its activation quantizer.
+struct CompileUnit {
+  size_t plan = 0;
+  KernelCompiler::Part part = KernelCompiler::Part::Product;
+  std::string key;
+  KernelObject object;
+};
+
+// Compiles units[i] for every i in `pending` on `jobs` threads, each with its own compiler.
+void compileAll(const std::string& chip, const std::vector<QMatVecPlan>& plans, std::vector<CompileUnit>& units,
+                const std::vector<size_t>& pending, bool withAssembly, int jobs) {
+  std::atomic<size_t> next{0};
+  std::mutex errorLock;
+  std::string firstError;
+  auto worker = [&] {
+    std::optional<KernelCompiler> compiler;
+    for (size_t i = next++; i < pending.size(); i = next++) {
+      if (!compiler) compiler.emplace(targetOrThrow(chip));
+      CompileUnit& unit = units[pending[i]];
+      std::string error;
+      std::optional<KernelObject> object = compiler->compile(plans[unit.plan], unit.part, withAssembly, &error);
+      if (!object) {
+        std::lock_guard<std::mutex> lock(errorLock);
+        if (firstError.empty()) firstError = error;
+        continue;
+      }
+      unit.object = std::move(*object);
+    }
+  };
+  const int threads = std::max(1, std::min<int>(jobs, static_cast<int>(pending.size())));
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back(worker);
+  worker();
+  for (std::thread& thread : pool) thread.join();
+  if (!firstError.empty()) throw BundleError(firstError);
+}
+
+}  // namespace
+
+std::string fnv1a64Hex(const void* data, size_t size) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 0x100000001b3ull;
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, hash >>= 4) hex[static_cast<size_t>(i)] = kDigits[hash & 15];
+  return hex;
+}
+
+std::string defaultKernelCacheDir() {
+  if (const char* dir = std::getenv("LLMC_CACHE_DIR"); dir && *dir) return (fs::path(dir) / "kernels").string();
+  if (const char* dir = std::getenv("XDG_CACHE_HOME"); dir && *dir) return (fs::path(dir) / "llmc" / "kernels").string();
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return (fs::path(home) / ".cache" / "llmc" / "kernels").string();
+  return "";
+}
+
+std::vector<std::string> supportedChips() {
+  std::vector<std::string> chips;
+  for (const targets::ChipInfo& chip : targets::DeviceCatalog::builtin().chips())
+    if (makeTargetInfo(chip.arch)) chips.push_back(chip.arch);
+  return chips;
+}
+
+std::vector<uint32_t> supportedQMatVecTypes() {
+  std::vector<uint32_t> types;
+  for (uint32_t id = 0; id < 64; ++id)
+    if (auto quant = mlir::llmc::symbolizeQuantType(id); quant && hasQMatVecKernel(*quant)) types.push_back(id);
+  return types;
+}
+
+std::string kernelAssembly(const std::string& chip, const KernelRequest& kernel) {
+  KernelCompiler compiler(targetOrThrow(chip));
+  QMatVecPlan plan = planOrThrow(compiler.target(), kernel);
+  std::string error;
+  std::optional<KernelObject> object = compiler.compile(plan, KernelCompiler::Part::Product, true, &error);
+  if (!object) throw BundleError(error);
+  return object->assembly;
+}
+
+std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, const BundleOptions& options) {
+  const fs::path out(options.output_dir);
+  std::error_code ec;
+  fs::create_directories(out / "kernels", ec);
+  if (ec) throw BundleError(out.string() + ": cannot create the bundle directory: " + ec.message());
+  const KernelCache cache(options.write_assembly ? std::string() : options.cache_dir);
+  const int jobs = options.jobs > 0 ? options.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  json manifest;
+  manifest["schema"] = "llmc.bundle/1";
+  manifest["generator"] = {{"name", "llmc"}, {"codegen_revision", LLMC_CODEGEN_REVISION}, {"llvm", LLVM_VERSION_STRING}};
+  manifest["model"] = options.model;
+  manifest["plan"] = options.plan;
+  manifest["chips"] = json::array();
+  std::vector<ChipBuildReport> reports;
+
+  for (const ChipRequest& chipRequest : chips) {
+    const auto started = std::chrono::steady_clock::now();
+    std::unique_ptr<TargetInfo> target = targetOrThrow(chipRequest.chip);
+    // Equal kernels (same type, shape, tuning) are built once and serve all their tensors.
+    std::vector<QMatVecPlan> plans;
+    std::vector<const KernelRequest*> requests;
+    std::vector<std::vector<std::string>> tensors;
+    std::map<std::string, size_t> byName;
+    for (const KernelRequest& request : chipRequest.kernels) {
+      QMatVecPlan plan = planOrThrow(*target, request);
+      auto [it, inserted] = byName.emplace(plan.kernelName, plans.size());
+      if (inserted) {
+        plans.push_back(plan);
+        requests.push_back(&request);
+        tensors.push_back(request.tensors);
+      } else {
+        auto& names = tensors[it->second];
+        names.insert(names.end(), request.tensors.begin(), request.tensors.end());
+      }
+    }
+
+    ChipBuildReport report;
+    report.chip = chipRequest.chip;
+    report.kernels = static_cast<int>(plans.size());
+    std::vector<CompileUnit> units;
+    std::map<std::string, size_t> quantizers;
+    for (size_t i = 0; i < plans.size(); ++i) {
+      units.push_back({i, KernelCompiler::Part::Product, KernelCache::key(chipRequest.chip, plans[i]), {}});
+      if (plans[i].needsQuantizer() && quantizers.emplace(plans[i].quantizeKernelName, i).second)
+        units.push_back({i, KernelCompiler::Part::ActivationQuantizer,
+                         KernelCache::quantizerKey(chipRequest.chip, plans[i]), {}});
+    }
+    std::vector<size_t> pending;
+    for (size_t i = 0; i < units.size(); ++i) {
+      if (std::optional<std::string> cached = cache.load(chipRequest.chip, units[i].key)) {
+        units[i].object.bytes = std::move(*cached);
+        ++report.from_cache;
+      } else {
+        pending.push_back(i);
+      }
+    }
+    compileAll(chipRequest.chip, plans, units, pending, options.write_assembly, jobs);
+    for (size_t i : pending) cache.store(chipRequest.chip, units[i].key, units[i].object.bytes);
+    report.compiled = static_cast<int>(pending.size());
+
+    const std::string extension(target->kernelFileExtension());
+    report.file = "kernels/" + chipRequest.chip + "." + extension;
+    if (!units.empty()) {
+      std::vector<const KernelObject*> linkInputs;
+      for (const CompileUnit& unit : units) linkInputs.push_back(&unit.object);
+      KernelCompiler linker(targetOrThrow(chipRequest.chip));
+      std::string error;
+      const std::string workDir = (out / "kernels" / (".link-" + chipRequest.chip + "-" + std::to_string(::getpid()))).string();
+      std::optional<std::string> linked = linker.link(linkInputs, workDir, &error);
+      fs::remove_all(workDir, ec);
+      if (!linked) throw BundleError(error);
+      writeFileAtomically(out / report.file, *linked);
+      if (options.write_assembly && target->kind() != CodeGenKind::Nvptx) {
+        std::string listing;
+        for (const CompileUnit& unit : units) listing += unit.object.assembly;
+        writeFileAtomically(out / "kernels" / (chipRequest.chip + ".s"), listing);
+      }
+    }
+
+    json entry;
+    entry["chip"] = chipRequest.chip;
+    entry["vendor"] = vendorName(*target);
+    entry["file"] = report.file;
+    entry["format"] = fileFormat(*target);
+    entry["warp_size"] = target->warpSize();
+    if (target->kind() == CodeGenKind::Nvptx) {
+      std::string version(ptxFeatureForChip(target->chipName()).substr(4));  // "+ptx60" -> "6.0"
+      entry["ptx_version"] = version.insert(1, ".");
+    }
+    json kernels = json::array();
+    for (size_t i = 0; i < plans.size(); ++i) kernels.push_back(kernelEntry(*target, plans[i], *requests[i], tensors[i]));
+    entry["kernels"] = kernels;
+    manifest["chips"].push_back(entry);
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    reports.push_back(report);
+  }
+  writeFileAtomically(out / "manifest.json", manifest.dump(2) + "\n");
+  return reports;
+}
+
+}  // namespace llmc::compiler

@@ -1,0 +1,559 @@
+// One kernel body for every target. Lanes (GPU threads; the single CPU thread) walk the slices of
+// the rows they own; each slice's activations are loaded once and used for every row of the
+// workgroup. Partial sums are vectors (f32 method) or scalars (int8 method), reduced at the end:
+// within a warp by butterfly shuffles, across warps through workgroup memory.
+#include "QMatVecEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include "KernelIRBuilder.h"
+#include "QuantDecoders.h"
+
+namespace llmc::compiler {
+
+using mlir::Value;
+
+namespace {
+
+mlir::MemRefType weightType(mlir::MLIRContext* context, const QMatVecPlan& plan) {
+  return mlir::MemRefType::get({plan.weightBytes}, mlir::IntegerType::get(context, 8));
+}
+mlir::MemRefType activationType(mlir::MLIRContext* context, const QMatVecPlan& plan) {
+  return mlir::MemRefType::get({plan.batch, plan.cols}, mlir::Float32Type::get(context));
+}
+mlir::MemRefType scratchType(mlir::MLIRContext* context, const QMatVecPlan& plan) {
+  return mlir::MemRefType::get({plan.scratchBytes}, mlir::IntegerType::get(context, 8));
+}
+mlir::MemRefType outputType(mlir::MLIRContext* context, const QMatVecPlan& plan) {
+  return mlir::MemRefType::get({plan.batch, plan.rows}, mlir::Float32Type::get(context));
+}
+
+// A view of a 1-D i8 buffer of `bytes` bytes as `element`s; null when the size does not divide.
+Value viewAs(KernelIRBuilder& kb, Value buffer, int64_t bytes, mlir::Type element) {
+  const int64_t size = element.getIntOrFloatBitWidth() / 8;
+  if (bytes % size != 0) return {};
+  auto type = mlir::MemRefType::get({bytes / size}, element);
+  return mlir::memref::ViewOp::create(kb.b, kb.loc, type, buffer, kb.index(0), mlir::ValueRange{});
+}
+
+WeightViews makeWeightViews(KernelIRBuilder& kb, Value w, int64_t bytes) {
+  WeightViews views;
+  views.bytes = w;
+  views.halves = viewAs(kb, w, bytes, kb.b.getI16Type());
+  views.words = viewAs(kb, w, bytes, kb.b.getI32Type());
+  views.f16s = viewAs(kb, w, bytes, kb.b.getF16Type());
+  return views;
+}
+
+// Where activations come from: f32 rows, or the int8 scratch the quantizer wrote.
+struct ActivationSource {
+  Value x;           // memref<B x C x f32> (f32 method)
+  Value quads;       // memref<B*C/4 x i32> (int8 method)
+  Value floats;      // memref<scratch/4 x f32>: scales, then scaled sums
+  int64_t scalesAt = 0;
+  int64_t sumsAt = 0;
+};
+
+// Value tables (memref<16 x f32> constants) in the symbol table of `scope`, in `memorySpace`.
+// Names carry the kernel's name: kernels compiled apart end up side by side in one PTX module.
+TableProvider makeTableProvider(mlir::Operation* scope, mlir::Attribute memorySpace, const std::string& kernelName) {
+  return [scope, memorySpace, kernelName](KernelIRBuilder& kb, const std::string& table,
+                                          const float (&values)[16]) -> Value {
+    const std::string name = kernelName + "_" + table;
+    auto type = mlir::MemRefType::get({16}, kb.b.getF32Type(), mlir::MemRefLayoutAttrInterface(), memorySpace);
+    if (!mlir::SymbolTable::lookupSymbolIn(scope, name)) {
+      mlir::OpBuilder::InsertionGuard guard(kb.b);
+      kb.b.setInsertionPointToStart(&scope->getRegion(0).front());
+      auto tensorType = mlir::RankedTensorType::get({16}, kb.b.getF32Type());
+      auto init = mlir::DenseElementsAttr::get(tensorType, llvm::ArrayRef<float>(values, 16));
+      mlir::memref::GlobalOp::create(kb.b, kb.loc, name, kb.b.getStringAttr("private"), type, init, true,
+                                     kb.b.getI64IntegerAttr(64));
+    }
+    return mlir::memref::GetGlobalOp::create(kb.b, kb.loc, type, name);
+  };
+}
+
+class RowDotBuilder {
+ public:
+  RowDotBuilder(KernelIRBuilder& kb, const QMatVecPlan& plan, const TargetInfo& target, const QuantDecoder& decoder,
+                const WeightViews& weights, const ActivationSource& activations)
+      : kb_(kb), plan_(plan), target_(target), decoder_(decoder), w_(weights), x_(activations) {}
+
+  int64_t accumulatorCount() const { return plan_.tuning.rowsPerBlock * plan_.batch; }
+
+  // GPU lanes keep one f32 per row and vector (registers are per lane); a CPU keeps a SIMD vector.
+  mlir::Type accumulatorType() const {
+    if (plan_.method == DotMethod::Int8 || target_.isGpu()) return kb_.b.getF32Type();
+    return mlir::VectorType::get({plan_.groupLength}, kb_.b.getF32Type());
+  }
+
+  llvm::SmallVector<Value> zeroAccumulators() {
+    return llvm::SmallVector<Value>(accumulatorCount(), kb_.zero(accumulatorType()));
+  }
+
+  // Runs slices lane, lane + laneCount, ... of every row in `rowStarts` (byte offsets) and returns
+  // the accumulators: entry i * batch + b for row i and vector b.
+  llvm::SmallVector<Value> walkRows(llvm::ArrayRef<Value> rowStarts, Value lane, int64_t laneCount) {
+    const int64_t total = plan_.slicesPerRow;
+    const int64_t unroll = plan_.tuning.unroll;
+    const int64_t stride = laneCount * unroll;
+    const int64_t mainSteps = total / stride;
+    llvm::SmallVector<Value> accs = zeroAccumulators();
+    if (mainSteps > 0) {
+      auto loop = mlir::scf::ForOp::create(
+          kb_.b, kb_.loc, kb_.index(0), kb_.index(mainSteps), kb_.index(1), accs,
+          [&](mlir::OpBuilder& b, mlir::Location loc, Value step, mlir::ValueRange iterArgs) {
+            KernelIRBuilder inner(b, loc);
+            RowDotBuilder body(inner, plan_, target_, decoder_, w_, x_);
+            llvm::SmallVector<Value> current(iterArgs.begin(), iterArgs.end());
+            Value first = inner.add(inner.mul(step, stride), lane);
+            for (int64_t u = 0; u < unroll; ++u) current = body.slice(rowStarts, inner.add(first, u * laneCount), current);
+            mlir::scf::YieldOp::create(b, loc, current);
+          });
+      accs.assign(loop.getResults().begin(), loop.getResults().end());
+    }
+    const int64_t done = mainSteps * stride;
+    for (int64_t first = done; first < total; first += laneCount) {
+      Value s = kb_.add(lane, first);
+      if (first + laneCount <= total) {
+        accs = slice(rowStarts, s, accs);
+        continue;
+      }
+      // The last, partial round: lanes past the end keep their sums.
+      auto guarded = mlir::scf::IfOp::create(kb_.b, kb_.loc, mlir::TypeRange(mlir::ValueRange(accs)),
+                                             kb_.lessThan(s, kb_.index(total)), true, true);
+      {
+        mlir::OpBuilder::InsertionGuard guard(kb_.b);
+        kb_.b.setInsertionPointToStart(guarded.thenBlock());
+        mlir::scf::YieldOp::create(kb_.b, kb_.loc, slice(rowStarts, s, accs));
+        kb_.b.setInsertionPointToStart(guarded.elseBlock());
+        mlir::scf::YieldOp::create(kb_.b, kb_.loc, accs);
+      }
+      accs.assign(guarded.getResults().begin(), guarded.getResults().end());
+    }
+    return accs;
+  }
+
+  // An accumulator as one f32.
+  Value total(Value acc) {
+    if (!llvm::isa<mlir::VectorType>(acc.getType())) return acc;
+    return mlir::vector::ReductionOp::create(kb_.b, kb_.loc, mlir::vector::CombiningKind::ADD, acc);
+  }
+
+ private:
+  llvm::SmallVector<Value> slice(llvm::ArrayRef<Value> rowStarts, Value s, llvm::ArrayRef<Value> accs) {
+    const int64_t S = plan_.slicesPerBlock;
+    Value block = kb_.div(s, S);
+    Value part = kb_.rem(s, S);
+    Value blockFirstValue = kb_.mul(block, decoder_.blockValues());
+    Value blockOffset = kb_.mul(block, decoder_.blockBytes());
+    llvm::SmallVector<Value> offsets;
+    for (int g = 0; g < plan_.groupsPerSlice; ++g)
+      offsets.push_back(kb_.add(blockFirstValue, decoder_.groupOffset(kb_, part, g)));
+
+    llvm::SmallVector<Value> next(accs.begin(), accs.end());
+    const int64_t batch = plan_.batch;
+    if (plan_.method == DotMethod::Int8) {
+      std::vector<llvm::SmallVector<Int8Activations>> xs(batch);
+      for (int64_t b = 0; b < batch; ++b)
+        for (Value offset : offsets) xs[b].push_back(int8Activations(b, offset));
+      for (size_t i = 0; i < rowStarts.size(); ++i) {
+        Value blockStart = kb_.add(rowStarts[i], blockOffset);
+        for (int64_t b = 0; b < batch; ++b) {
+          Value term = decoder_.dotInt8(kb_, target_, w_, blockStart, part, xs[b]);
+          next[i * batch + b] = kb_.addF(next[i * batch + b], term);
+        }
+      }
+      return next;
+    }
+    std::vector<llvm::SmallVector<Value>> xs(batch);
+    for (int64_t b = 0; b < batch; ++b)
+      for (Value offset : offsets) xs[b].push_back(f32Activations(b, offset));
+    for (size_t i = 0; i < rowStarts.size(); ++i) {
+      llvm::SmallVector<Value> values = decoder_.dequantize(kb_, w_, kb_.add(rowStarts[i], blockOffset), part);
+      for (int64_t b = 0; b < batch; ++b) {
+        Value& acc = next[i * batch + b];
+        for (size_t g = 0; g < values.size(); ++g) acc = multiplyAdd(values[g], xs[b][g], acc);
+      }
+    }
+    return next;
+  }
+
+  // acc + sum(w * x): one vector FMA into a vector accumulator, or a chain of scalar
+  // multiply-adds (contractible into FMAs) into a scalar one.
+  Value multiplyAdd(Value w, Value x, Value acc) {
+    if (llvm::isa<mlir::VectorType>(acc.getType())) return mlir::vector::FMAOp::create(kb_.b, kb_.loc, w, x, acc);
+    auto contract = mlir::arith::FastMathFlags::contract;
+    for (int64_t i = 0; i < plan_.groupLength; ++i) {
+      Value product = mlir::arith::MulFOp::create(kb_.b, kb_.loc, lane(w, i), lane(x, i), contract);
+      acc = mlir::arith::AddFOp::create(kb_.b, kb_.loc, acc, product, contract);
+    }
+    return acc;
+  }
+
+  Value lane(Value vector, int64_t i) {
+    return mlir::vector::ExtractOp::create(kb_.b, kb_.loc, vector, llvm::ArrayRef<int64_t>{i});
+  }
+
+  Value f32Activations(int64_t b, Value offset) {
+    const int64_t k = plan_.groupLength;
+    auto type = mlir::VectorType::get({k}, kb_.b.getF32Type());
+    return mlir::vector::LoadOp::create(kb_.b, kb_.loc, type, x_.x, mlir::ValueRange{kb_.index(b), offset}, false,
+                                        llvm::MaybeAlign(std::min<int64_t>(4 * k, 16)));
+  }
+
+  Int8Activations int8Activations(int64_t b, Value offset) {
+    const int64_t k = plan_.groupLength;
+    Value at = kb_.add(offset, b * plan_.cols);
+    auto type = mlir::VectorType::get({k / 4}, kb_.b.getI32Type());
+    Int8Activations result;
+    result.quads = mlir::vector::LoadOp::create(kb_.b, kb_.loc, type, x_.quads, mlir::ValueRange{kb_.div(at, 4)}, false,
+                                                llvm::MaybeAlign(std::min<int64_t>(k, 16)));
+    Value block = kb_.div(at, 32);
+    result.scale = mlir::memref::LoadOp::create(kb_.b, kb_.loc, x_.floats, mlir::ValueRange{kb_.add(block, x_.scalesAt)});
+    result.scaledSum = mlir::memref::LoadOp::create(kb_.b, kb_.loc, x_.floats, mlir::ValueRange{kb_.add(block, x_.sumsAt)});
+    return result;
+  }
+
+  KernelIRBuilder& kb_;
+  const QMatVecPlan& plan_;
+  const TargetInfo& target_;
+  const QuantDecoder& decoder_;
+  const WeightViews& w_;
+  const ActivationSource& x_;
+};
+
+ActivationSource int8Source(KernelIRBuilder& kb, const QMatVecPlan& plan, Value scratch) {
+  ActivationSource source;
+  const int64_t values = plan.batch * plan.cols;
+  source.quads = viewAs(kb, scratch, plan.scratchBytes, kb.b.getI32Type());
+  source.floats = viewAs(kb, scratch, plan.scratchBytes, kb.b.getF32Type());
+  source.scalesAt = values / 4;
+  source.sumsAt = values / 4 + values / 32;
+  return source;
+}
+
+// Sum over the lanes of a warp: a butterfly leaves the total in every lane.
+Value warpSum(KernelIRBuilder& kb, const TargetInfo& target, Value value, int lanes) {
+  for (int offset = lanes / 2; offset >= 1; offset /= 2) {
+    Value other = target.shuffleXor(kb.b, kb.loc, value, offset);
+    value = llvm::isa<mlir::FloatType>(value.getType()) ? kb.addF(value, other) : kb.add(value, other);
+  }
+  return value;
+}
+
+Value warpMax(KernelIRBuilder& kb, const TargetInfo& target, Value value, int lanes) {
+  for (int offset = lanes / 2; offset >= 1; offset /= 2)
+    value = mlir::arith::MaxNumFOp::create(kb.b, kb.loc, value, target.shuffleXor(kb.b, kb.loc, value, offset));
+  return value;
+}
+
+void emitIf(KernelIRBuilder& kb, Value condition, const std::function<void()>& body) {
+  auto op = mlir::scf::IfOp::create(kb.b, kb.loc, condition, false);
+  mlir::OpBuilder::InsertionGuard guard(kb.b);
+  kb.b.setInsertionPointToStart(op.thenBlock());
+  body();
+}
+
+Value equals(KernelIRBuilder& kb, Value a, int64_t c) {
+  return mlir::arith::CmpIOp::create(kb.b, kb.loc, mlir::arith::CmpIPredicate::eq, a, kb.constantLike(a, c));
+}
+
+// One lane's value of a block of 32 quantized as ggml's quantize_row_q8_1: d = amax / 127,
+// code = round(x / d) half away from zero; also d * sum(codes) over the block. The 32 lanes of
+// a block must be 32 consecutive lanes of one warp, all active.
+struct QuantizedLane {
+  Value code;  // i32
+  Value scale;
+  Value scaledSum;
+};
+
+QuantizedLane quantizeLane(KernelIRBuilder& kb, const TargetInfo& target, Value value) {
+  mlir::OpBuilder& b = kb.b;
+  mlir::Location loc = kb.loc;
+  // |x| and rounding in integer arithmetic: the GPU conversions would turn the LLVM intrinsics
+  // into libdevice / ocml calls, which llmc does not link.
+  Value bits = mlir::arith::BitcastOp::create(b, loc, b.getI32Type(), value);
+  Value magnitude = mlir::arith::BitcastOp::create(b, loc, b.getF32Type(), kb.andI(bits, 0x7FFFFFFF));
+  Value amax = warpMax(kb, target, magnitude, 32);
+  Value d = mlir::arith::DivFOp::create(b, loc, amax, kb.f32(127.0));
+  Value isZero = mlir::arith::CmpFOp::create(b, loc, mlir::arith::CmpFPredicate::OEQ, d, kb.f32(0.0));
+  Value inverse = mlir::arith::SelectOp::create(b, loc, isZero, kb.f32(0.0),
+                                                mlir::arith::DivFOp::create(b, loc, kb.f32(1.0), d));
+  Value scaled = kb.mulF(magnitude, inverse);  // 0..127, so truncation and the fraction are exact
+  Value whole = mlir::arith::FPToSIOp::create(b, loc, b.getI32Type(), scaled);
+  Value fraction = kb.subF(scaled, kb.sToF32(whole));
+  Value roundsUp = mlir::arith::CmpFOp::create(b, loc, mlir::arith::CmpFPredicate::OGE, fraction, kb.f32(0.5));
+  Value rounded = mlir::arith::SelectOp::create(b, loc, roundsUp, kb.add(whole, kb.i32(1)), whole);
+  Value negative = mlir::arith::CmpIOp::create(b, loc, mlir::arith::CmpIPredicate::slt, bits, kb.i32(0));
+  Value code = mlir::arith::SelectOp::create(b, loc, negative,
+                                             mlir::arith::SubIOp::create(b, loc, kb.i32(0), rounded), rounded);
+  Value codeSum = warpSum(kb, target, code, 32);
+  return {code, d, kb.mulF(d, kb.sToF32(codeSum))};
+}
+
+// Copies x into workgroup memory, quantized to int8 blocks for the int8 method. Each thread
+// takes whole blocks of 32 values (every blockX-th block): eight 16-byte loads in flight, no
+// shuffles, so the copy costs about one memory latency per round.
+ActivationSource stageActivations(KernelIRBuilder& kb, const QMatVecPlan& plan, Value x,
+                                  llvm::ArrayRef<mlir::BlockArgument> staged, Value thread) {
+  const int64_t values = plan.batch * plan.cols;
+  const int64_t blocks = values / 32;
+  const bool int8 = plan.method == DotMethod::Int8;
+  auto f32x32 = mlir::VectorType::get({32}, kb.b.getF32Type());
+  ActivationSource source;
+  mlir::scf::ForOp::create(
+      kb.b, kb.loc, thread, kb.index(blocks), kb.index(plan.blockX), mlir::ValueRange{},
+      [&](mlir::OpBuilder& b, mlir::Location loc, Value block, mlir::ValueRange) {
+        KernelIRBuilder ib(b, loc);
+        // Rows are whole blocks of 32 (cols % 32 == 0), so a block never spans two rows.
+        Value first = ib.mul(block, 32);
+        mlir::ValueRange at{ib.div(first, plan.cols), ib.rem(first, plan.cols)};
+        Value v = mlir::vector::LoadOp::create(b, loc, f32x32, x, at, false, llvm::MaybeAlign(16));
+        if (!int8) {
+          mlir::vector::StoreOp::create(b, loc, v, staged[0], at, false, llvm::MaybeAlign(16));
+          mlir::scf::YieldOp::create(b, loc);
+          return;
+        }
+        auto i32x32 = mlir::VectorType::get({32}, b.getI32Type());
+        Value bits = mlir::arith::BitcastOp::create(b, loc, i32x32, v);
+        Value magnitude = mlir::arith::BitcastOp::create(b, loc, f32x32, ib.andI(bits, 0x7FFFFFFF));
+        Value amax = mlir::vector::ReductionOp::create(b, loc, mlir::vector::CombiningKind::MAXNUMF, magnitude);
+        // d = amax / 127, codes round(x / d) half away from zero: quantize_row_q8_1's rounding,
+        // in integer arithmetic (no libdevice / ocml calls).
+        Value d = mlir::arith::DivFOp::create(b, loc, amax, ib.f32(127.0));
+        Value isZero = mlir::arith::CmpFOp::create(b, loc, mlir::arith::CmpFPredicate::OEQ, d, ib.f32(0.0));
+        Value inverse = mlir::arith::SelectOp::create(b, loc, isZero, ib.f32(0.0),
+                                                      mlir::arith::DivFOp::create(b, loc, ib.f32(1.0), d));
+        Value scaled = ib.mulF(magnitude, ib.splat(inverse, 32));
+        Value whole = mlir::arith::FPToSIOp::create(b, loc, i32x32, scaled);
+        Value fraction = ib.subF(scaled, ib.sToF32(whole));
+        Value roundsUp = mlir::arith::CmpFOp::create(b, loc, mlir::arith::CmpFPredicate::OGE, fraction,
+                                                     ib.splat(ib.f32(0.5), 32));
+        Value rounded = mlir::arith::SelectOp::create(b, loc, roundsUp, ib.add(whole, ib.constantLike(whole, 1)), whole);
+        Value negative = mlir::arith::CmpIOp::create(b, loc, mlir::arith::CmpIPredicate::slt, bits, ib.constantLike(bits, 0));
+        Value code = mlir::arith::SelectOp::create(
+            b, loc, negative, mlir::arith::SubIOp::create(b, loc, ib.constantLike(rounded, 0), rounded), rounded);
+        Value sum = mlir::vector::ReductionOp::create(b, loc, mlir::vector::CombiningKind::ADD, code);
+        Value bytes = mlir::arith::TruncIOp::create(b, loc, mlir::VectorType::get({32}, b.getI8Type()), code);
+        mlir::vector::StoreOp::create(b, loc, bytes, staged[0], mlir::ValueRange{first}, false, llvm::MaybeAlign(16));
+        mlir::memref::StoreOp::create(b, loc, d, staged[1], mlir::ValueRange{block});
+        mlir::memref::StoreOp::create(b, loc, ib.mulF(d, ib.sToF32(sum)), staged[1], mlir::ValueRange{ib.add(block, blocks)});
+        mlir::scf::YieldOp::create(b, loc);
+      });
+  if (!int8) {
+    source.x = staged[0];
+    return source;
+  }
+  Value codes = staged[0];
+  auto quadsType = mlir::MemRefType::get({values / 4}, kb.b.getI32Type(), mlir::MemRefLayoutAttrInterface(),
+                                         llvm::cast<mlir::MemRefType>(codes.getType()).getMemorySpace());
+  source.quads = mlir::memref::ViewOp::create(kb.b, kb.loc, quadsType, codes, kb.index(0), mlir::ValueRange{});
+  source.floats = staged[1];
+  source.scalesAt = 0;
+  source.sumsAt = blocks;
+  return source;
+}
+
+}  // namespace
+
+mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVecPlan& plan, const TargetInfo& target) {
+  mlir::MLIRContext* context = module.getContext();
+  mlir::OpBuilder b(context);
+  b.setInsertionPointToEnd(module.getBody());
+  mlir::Location loc = module.getLoc();
+  const int64_t rowsPerBlock = plan.tuning.rowsPerBlock;
+  const int64_t warps = plan.tuning.warps;
+  const int64_t sums = rowsPerBlock * plan.batch;
+  const bool int8 = plan.method == DotMethod::Int8;
+
+  mlir::Attribute sharedSpace = target.sharedMemorySpace(context);
+  auto sharedOf = [&](llvm::ArrayRef<int64_t> shape, mlir::Type element) {
+    return mlir::MemRefType::get(shape, element, mlir::MemRefLayoutAttrInterface(), sharedSpace);
+  };
+  const int64_t values = plan.batch * plan.cols;
+  llvm::SmallVector<mlir::Type> inputs = {weightType(context, plan),
+                                          plan.needsQuantizer() ? scratchType(context, plan) : activationType(context, plan),
+                                          outputType(context, plan)};
+  // Workgroup memory: cross-warp partial sums, then the staged activations (int8 codes and their
+  // block scales and scaled sums, or f32 rows).
+  llvm::SmallVector<mlir::Type> workgroup;
+  if (warps > 1) workgroup.push_back(sharedOf({warps * sums}, b.getF32Type()));
+  if (plan.stagedActivations && int8) {
+    workgroup.push_back(sharedOf({values}, b.getI8Type()));
+    workgroup.push_back(sharedOf({2 * (values / 32)}, b.getF32Type()));
+  } else if (plan.stagedActivations) {
+    workgroup.push_back(sharedOf({plan.batch, plan.cols}, b.getF32Type()));
+  }
+  auto func = mlir::gpu::GPUFuncOp::create(b, loc, plan.kernelName, b.getFunctionType(inputs, {}), workgroup);
+  func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func->setAttr(kKernelRoleAttr, b.getStringAttr("qmatvec"));
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(plan.blockX), 1, 1}));
+
+  b.setInsertionPointToStart(&func.getBody().front());
+  KernelIRBuilder kb(b, loc);
+  Value w = func.getArgument(0);
+  Value y = func.getArgument(2);
+  WeightViews weights = makeWeightViews(kb, w, plan.weightBytes);
+  Value thread = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
+  Value group = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
+  ActivationSource activations;
+  if (plan.needsQuantizer()) {
+    activations = int8Source(kb, plan, func.getArgument(1));
+  } else if (!plan.stagedActivations) {
+    activations.x = func.getArgument(1);
+  } else {
+    auto staged = func.getWorkgroupAttributions().drop_front(warps > 1 ? 1 : 0);
+    activations = stageActivations(kb, plan, func.getArgument(1), staged, thread);
+    mlir::gpu::BarrierOp::create(b, loc);
+  }
+  auto decoder = makeQuantDecoder(plan.quant, 4 * plan.tuning.vectorWidth, plan.cols,
+                                  makeTableProvider(module,
+                                                    mlir::gpu::AddressSpaceAttr::get(context, mlir::gpu::AddressSpace::Global),
+                                                    plan.kernelName));
+
+  Value firstRow = kb.mul(group, rowsPerBlock);
+  llvm::SmallVector<Value> rowStarts;
+  for (int64_t i = 0; i < rowsPerBlock; ++i) {
+    // Rows past the end (last workgroup) compute row `rows - 1` again and store nothing.
+    Value row = kb.minIndex(kb.add(firstRow, i), kb.index(plan.rows - 1));
+    rowStarts.push_back(kb.mul(row, plan.rowBytes));
+  }
+
+  RowDotBuilder rowDot(kb, plan, target, *decoder, weights, activations);
+  llvm::SmallVector<Value> accs = rowDot.walkRows(rowStarts, thread, plan.blockX);
+  llvm::SmallVector<Value> partials;
+  for (Value acc : accs) partials.push_back(warpSum(kb, target, rowDot.total(acc), target.warpSize()));
+
+  auto storeRow = [&](KernelIRBuilder& inner, Value rowInBlock, Value vector, Value value) {
+    Value row = inner.add(firstRow, rowInBlock);
+    auto store = [&] { mlir::memref::StoreOp::create(inner.b, inner.loc, value, y, mlir::ValueRange{vector, row}); };
+    if (plan.rows % rowsPerBlock == 0) {
+      store();
+    } else {
+      emitIf(inner, inner.lessThan(row, inner.index(plan.rows)), store);
+    }
+  };
+
+  if (warps == 1) {
+    emitIf(kb, equals(kb, thread, 0), [&] {
+      for (int64_t i = 0; i < rowsPerBlock; ++i)
+        for (int64_t v = 0; v < plan.batch; ++v) storeRow(kb, kb.index(i), kb.index(v), partials[i * plan.batch + v]);
+    });
+  } else {
+    Value scratch = func.getWorkgroupAttributions().front();
+    Value lane = kb.rem(thread, target.warpSize());
+    Value warp = kb.div(thread, target.warpSize());
+    emitIf(kb, equals(kb, lane, 0), [&] {
+      for (int64_t j = 0; j < sums; ++j)
+        mlir::memref::StoreOp::create(b, loc, partials[j], scratch, mlir::ValueRange{kb.add(kb.mul(warp, sums), j)});
+    });
+    mlir::gpu::BarrierOp::create(b, loc);
+    emitIf(kb, kb.lessThan(thread, kb.index(sums)), [&] {
+      Value sum = mlir::memref::LoadOp::create(b, loc, scratch, mlir::ValueRange{thread});
+      for (int64_t other = 1; other < warps; ++other) {
+        Value next = mlir::memref::LoadOp::create(b, loc, scratch, mlir::ValueRange{kb.add(thread, other * sums)});
+        sum = kb.addF(sum, next);
+      }
+      storeRow(kb, kb.div(thread, plan.batch), kb.rem(thread, plan.batch), sum);
+    });
+  }
+  mlir::gpu::ReturnOp::create(b, loc);
+  return func;
+}
+
+mlir::gpu::GPUFuncOp emitGpuQuantizeActivations(mlir::gpu::GPUModuleOp module, const QMatVecPlan& plan,
+                                                const TargetInfo& target) {
+  mlir::MLIRContext* context = module.getContext();
+  mlir::OpBuilder b(context);
+  b.setInsertionPointToEnd(module.getBody());
+  mlir::Location loc = module.getLoc();
+  llvm::SmallVector<mlir::Type> inputs = {activationType(context, plan), scratchType(context, plan)};
+  auto func = mlir::gpu::GPUFuncOp::create(b, loc, plan.quantizeKernelName, b.getFunctionType(inputs, {}));
+  func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func->setAttr(kKernelRoleAttr, b.getStringAttr("quantize_q8"));
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(plan.quantizeBlockX), 1, 1}));
+
+  b.setInsertionPointToStart(&func.getBody().front());
+  KernelIRBuilder kb(b, loc);
+  Value x = func.getArgument(0);
+  ActivationSource out = int8Source(kb, plan, func.getArgument(1));
+  Value codes = viewAs(kb, func.getArgument(1), plan.scratchBytes, b.getI8Type());
+  const int64_t values = plan.batch * plan.cols;
+
+  // One lane per value, 32 lanes per block; every lane takes part in the shuffles (a block is
+  // never split between the valid and the out-of-range lanes, as values % 32 == 0).
+  Value thread = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
+  Value group = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
+  Value index = kb.add(kb.mul(group, plan.quantizeBlockX), thread);
+  Value valid = kb.lessThan(index, kb.index(values));
+  Value clamped = kb.minIndex(index, kb.index(values - 1));
+  Value value = mlir::memref::LoadOp::create(b, loc, x, mlir::ValueRange{kb.div(clamped, plan.cols), kb.rem(clamped, plan.cols)});
+  QuantizedLane q = quantizeLane(kb, target, value);
+  emitIf(kb, valid, [&] {
+    Value byte = mlir::arith::TruncIOp::create(b, loc, b.getI8Type(), q.code);
+    mlir::memref::StoreOp::create(b, loc, byte, codes, mlir::ValueRange{index});
+    emitIf(kb, equals(kb, kb.rem(index, 32), 0), [&] {
+      Value block = kb.div(index, 32);
+      mlir::memref::StoreOp::create(b, loc, q.scale, out.floats, mlir::ValueRange{kb.add(block, out.scalesAt)});
+      mlir::memref::StoreOp::create(b, loc, q.scaledSum, out.floats, mlir::ValueRange{kb.add(block, out.sumsAt)});
+    });
+  });
+  mlir::gpu::ReturnOp::create(b, loc);
+  return func;
+}
+
+mlir::func::FuncOp emitCpuQMatVec(mlir::ModuleOp module, const QMatVecPlan& plan, const TargetInfo& target) {
+  mlir::MLIRContext* context = module.getContext();
+  mlir::OpBuilder b(context);
+  b.setInsertionPointToEnd(module.getBody());
+  mlir::Location loc = module.getLoc();
+  llvm::SmallVector<mlir::Type> inputs = {weightType(context, plan), activationType(context, plan),
+                                          outputType(context, plan), b.getIndexType(), b.getIndexType()};
+  auto func = mlir::func::FuncOp::create(b, loc, plan.kernelName, b.getFunctionType(inputs, {}));
+  func->setAttr(kKernelRoleAttr, b.getStringAttr("qmatvec"));
+  mlir::Block* entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  KernelIRBuilder kb(b, loc);
+  Value w = func.getArgument(0);
+  Value y = func.getArgument(2);
+  Value rowBegin = func.getArgument(3);
+  Value rowEnd = func.getArgument(4);
+  WeightViews weights = makeWeightViews(kb, w, plan.weightBytes);
+  ActivationSource activations;
+  activations.x = func.getArgument(1);
+  auto decoder = makeQuantDecoder(plan.quant, 4 * plan.tuning.vectorWidth, plan.cols,
+                                  makeTableProvider(module, mlir::Attribute(), plan.kernelName));
+  const int64_t rowsPerStep = plan.tuning.rowsPerBlock;
+
+  mlir::scf::ForOp::create(
+      b, loc, rowBegin, rowEnd, kb.index(rowsPerStep), mlir::ValueRange{},
+      [&](mlir::OpBuilder& inner, mlir::Location innerLoc, Value firstRow, mlir::ValueRange) {
+        KernelIRBuilder ib(inner, innerLoc);
+        Value lastRow = ib.add(rowEnd, -1);
+        llvm::SmallVector<Value> rowStarts;
+        for (int64_t i = 0; i < rowsPerStep; ++i)
+          rowStarts.push_back(ib.mul(ib.minIndex(ib.add(firstRow, i), lastRow), plan.rowBytes));
+        RowDotBuilder rowDot(ib, plan, target, *decoder, weights, activations);
+        llvm::SmallVector<Value> accs = rowDot.walkRows(rowStarts, ib.index(0), 1);
+        for (int64_t i = 0; i < rowsPerStep; ++i) {
+          Value row = ib.add(firstRow, i);
+          llvm::SmallVector<Value> totals;
+          for (int64_t v = 0; v < plan.batch; ++v) totals.push_back(rowDot.total(accs[i * plan.batch + v]));
+          emitIf(ib, ib.lessThan(row, rowEnd), [&] {
+            for (int64_t v = 0; v < plan.batch; ++v)
+              mlir::memref::StoreOp::create(inner, innerLoc, totals[v], y, mlir::ValueRange{ib.index(v), row});
+          });
+        }
+        mlir::scf::YieldOp::create(inner, innerLoc);
+      });
+  mlir::func::ReturnOp::create(b, loc);
+  return func;
+}
+
+}  // namespace llmc::compiler

@@ -1,0 +1,99 @@
+#include "llmc/compiler/QMatVecPlan.h"
+
+#include <algorithm>
+
+#include "QuantDecoders.h"
+#include "llmc/compiler/TargetInfo.h"
+
+namespace llmc::compiler {
+
+using mlir::llmc::QuantType;
+
+std::string_view dotMethodName(DotMethod method) { return method == DotMethod::Int8 ? "int8" : "f32"; }
+
+QMatVecTuning defaultTuning(const TargetInfo& target) {
+  const auto& defaults = target.chip().qmatvec;
+  return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll};
+}
+
+std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant, int64_t rows, int64_t cols,
+                                       int64_t batch, const QMatVecTuning& tuning, bool allowInt8, std::string* error) {
+  auto fail = [&](std::string message) -> std::optional<QMatVecPlan> {
+    if (error) *error = std::move(message);
+    return std::nullopt;
+  };
+  const std::string quantName = mlir::llmc::stringifyQuantType(quant).str();
+  if (!hasQMatVecKernel(quant)) return fail("no qmatvec kernel for " + quantName);
+  if (rows < 1 || cols < 1) return fail("rows and cols must be positive");
+  if (batch < 1 || batch > 8) return fail("batch " + std::to_string(batch) + " is outside 1..8");
+  const std::optional<int64_t> rowBytes = mlir::llmc::getRowBytes(quant, cols);
+  if (!rowBytes)
+    return fail("cols (" + std::to_string(cols) + ") is not a multiple of the " + quantName + " block size (" +
+                std::to_string(mlir::llmc::getBlockSize(quant)) + ")");
+
+  QMatVecPlan plan;
+  plan.quant = quant;
+  plan.rows = rows;
+  plan.cols = cols;
+  plan.batch = batch;
+  plan.rowBytes = *rowBytes;
+  plan.weightBytes = rows * *rowBytes;
+
+  // Clamp the tuning to the chip: at most 1024 threads, power-of-two vector widths.
+  QMatVecTuning t = tuning;
+  t.rowsPerBlock = std::clamp<int64_t>(t.rowsPerBlock, 1, std::min<int64_t>(64, rows));
+  t.unroll = std::clamp<int64_t>(t.unroll, 1, 16);
+  int64_t width = 1;
+  while (width * 2 <= std::clamp<int64_t>(t.vectorWidth, 1, 16)) width *= 2;
+  t.vectorWidth = width;
+  if (target.isGpu()) {
+    t.warps = std::clamp<int64_t>(t.warps, 1, 1024 / target.warpSize());
+  } else {
+    t.warps = 1;
+  }
+  plan.tuning = t;
+
+  auto decoder = makeQuantDecoder(quant, 4 * t.vectorWidth, cols, nullptr);
+  plan.groupLength = decoder->groupLength();
+  plan.groupsPerSlice = decoder->groupsPerSlice();
+  plan.slicesPerBlock = decoder->slicesPerBlock();
+  plan.slicesPerRow = cols / decoder->blockValues() * decoder->slicesPerBlock();
+  plan.method = allowInt8 && target.isGpu() && target.hasInt8Dot() && decoder->hasInt8Dot() && cols % 32 == 0
+                    ? DotMethod::Int8
+                    : DotMethod::F32;
+
+  const std::string shape = std::to_string(rows) + "x" + std::to_string(cols) + "_b" + std::to_string(batch);
+  // The name says everything that shapes the code, so that variants can share a bundle.
+  const std::string config = "r" + std::to_string(t.rowsPerBlock) + "w" + std::to_string(t.warps) + "v" +
+                             std::to_string(t.vectorWidth) + "u" + std::to_string(t.unroll);
+  plan.kernelName = "llmc_qmatvec_" + quantName + "_" + shape + "_" + std::string(dotMethodName(plan.method)) + "_" + config;
+  if (target.isGpu()) {
+    plan.gridX = (rows + t.rowsPerBlock - 1) / t.rowsPerBlock;
+    plan.blockX = t.warps * target.warpSize();
+  } else {
+    plan.gridX = 1;
+    plan.blockX = 1;
+  }
+  const int64_t values = batch * cols;
+  if (target.isGpu()) {
+    plan.stagedBytes = plan.method == DotMethod::Int8 ? values + 2 * 4 * (values / 32) : 4 * values;
+    plan.stagedActivations = t.rowsPerBlock >= kStagingMinRows && plan.stagedBytes <= kStagingMaxBytes;
+    if (!plan.stagedActivations) plan.stagedBytes = 0;
+    const int64_t partials = t.warps > 1 ? 4 * t.warps * t.rowsPerBlock * batch : 0;
+    plan.sharedBytes = plan.stagedBytes + partials;
+    const int64_t limit = static_cast<int64_t>(target.chip().max_shared_mem_per_block_bytes);
+    if (limit > 0 && plan.sharedBytes > limit)
+      return fail("tuning rows_per_block = " + std::to_string(t.rowsPerBlock) + ", warps = " + std::to_string(t.warps) +
+                  " needs " + std::to_string(plan.sharedBytes) + " bytes of workgroup memory; " + target.chipName() +
+                  " has " + std::to_string(limit));
+  }
+  if (plan.needsQuantizer()) {
+    plan.quantizeKernelName = "llmc_quantize_q8_" + std::to_string(cols) + "_b" + std::to_string(batch);
+    plan.quantizeBlockX = 256;  // whole blocks of 32 per warp of 32 or 64 lanes
+    plan.quantizeGridX = (values + plan.quantizeBlockX - 1) / plan.quantizeBlockX;
+    plan.scratchBytes = values + 2 * 4 * (values / 32);
+  }
+  return plan;
+}
+
+}  // namespace llmc::compiler

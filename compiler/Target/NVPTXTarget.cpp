@@ -1,0 +1,76 @@
+// NVIDIA: PTX from LLVM's NVPTX backend (no CUDA toolkit), dp4a through nvvm.dot.accumulate.4way.
+#include <string>
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include "TargetFactories.h"
+
+namespace llmc::compiler {
+
+int smVersion(std::string_view chip) {
+  if (!chip.starts_with("sm_")) return 0;
+  int version = 0;
+  for (char c : chip.substr(3)) {
+    if (c < '0' || c > '9') break;
+    version = version * 10 + (c - '0');
+  }
+  return version;
+}
+
+std::string_view ptxFeatureForChip(std::string_view chip) {
+  // PTX ISA release notes: shfl.sync and sm_70 arrive in 6.0, sm_75 in 6.3, sm_80 in 7.0,
+  // sm_86 in 7.1, sm_89 and sm_90 in 7.8. The lowest version keeps old drivers able to JIT.
+  const int sm = smVersion(chip);
+  if (sm >= 89) return "+ptx78";
+  if (sm >= 86) return "+ptx71";
+  if (sm >= 80) return "+ptx70";
+  if (sm >= 75) return "+ptx63";
+  return "+ptx60";
+}
+
+namespace {
+
+class NvptxTargetInfo final : public TargetInfo {
+ public:
+  using TargetInfo::TargetInfo;
+
+  CodeGenKind kind() const override { return CodeGenKind::Nvptx; }
+
+  mlir::Value dot4(mlir::OpBuilder& b, mlir::Location loc, mlir::Value a, mlir::Value bv,
+                   mlir::Value acc) const override {
+    auto bytes = mlir::VectorType::get({4}, b.getI8Type());
+    auto asBytes = [&](mlir::Value word) {
+      auto one = mlir::vector::BroadcastOp::create(b, loc, mlir::VectorType::get({1}, b.getI32Type()), word);
+      return mlir::vector::BitCastOp::create(b, loc, bytes, one).getResult();
+    };
+    auto sign = mlir::NVVM::DotAccumulateTypeAttr::get(b.getContext(), mlir::NVVM::DotAccumulateType::SIGNED);
+    return mlir::NVVM::DotAccumulate4WayOp::create(b, loc, b.getI32Type(), asBytes(a), sign, asBytes(bv), sign, acc);
+  }
+
+  mlir::Attribute gpuTargetAttr(mlir::MLIRContext* context) const override {
+    return mlir::NVVM::NVVMTargetAttr::get(context, /*optLevel=*/3, "nvptx64-nvidia-cuda", chipName(),
+                                           ptxFeatureForChip(chipName()));
+  }
+
+  void addToLLVMPasses(mlir::OpPassManager& pm) const override {
+    mlir::OpPassManager& kernels = pm.nest<mlir::gpu::GPUModuleOp>();
+    kernels.addPass(mlir::createSCFToControlFlowPass());
+    mlir::ConvertGpuOpsToNVVMOpsOptions options;
+    options.useBarePtrCallConv = true;  // kernels take plain device pointers
+    kernels.addPass(mlir::createConvertGpuOpsToNVVMOps(options));
+    pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  }
+
+  std::string_view kernelFileExtension() const override { return "ptx"; }
+};
+
+}  // namespace
+
+std::unique_ptr<TargetInfo> makeNvptxTargetInfo(const targets::ChipInfo& chip) {
+  return std::make_unique<NvptxTargetInfo>(chip);
+}
+
+}  // namespace llmc::compiler

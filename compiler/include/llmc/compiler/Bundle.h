@@ -1,0 +1,84 @@
+// Writing a kernel bundle (docs/bundle-format.md): the kernels a model needs, compiled per chip,
+// with a manifest saying how to launch each. No MLIR types here: tools include this header alone.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace llmc::compiler {
+
+// A bundle that could not be built: the message names the chip, the kernel or the file.
+class BundleError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TuningValues {
+  int64_t rows_per_block = 1;
+  int64_t warps = 4;
+  int64_t vector_width = 2;
+  int64_t unroll = 1;
+};
+
+// One qmatvec kernel: `type` is the weights' ggml type id.
+struct KernelRequest {
+  uint32_t type = 0;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t batch = 1;
+  std::optional<TuningValues> tuning;  // the chip's default when absent
+  std::string tuning_source;           // "plan", "chip default", ... (recorded in the manifest)
+  bool allow_int8 = true;              // false forces the f32 method
+  std::vector<std::string> tensors;    // GGUF tensors the kernel serves
+};
+
+struct ChipRequest {
+  std::string chip;
+  std::vector<KernelRequest> kernels;
+};
+
+struct BundleOptions {
+  std::string output_dir;
+  std::string cache_dir;       // empty: compile everything
+  bool write_assembly = false;  // kernels/<chip>.s next to each binary (PTX is its own listing)
+  int jobs = 0;                 // compile threads; 0: one per core
+  nlohmann::ordered_json model;  // the GGUF the bundle binds to, or null
+  nlohmann::ordered_json plan;   // the plan it was built for, or null
+};
+
+struct ChipBuildReport {
+  std::string chip;
+  std::string file;  // relative to the bundle
+  int kernels = 0;     // products (one per distinct type, shape and tuning)
+  int compiled = 0;    // functions compiled now (products and activation quantizers)
+  int from_cache = 0;  // functions taken from the kernel cache
+  double seconds = 0;
+};
+
+// Compiles (or takes from the cache) every requested kernel and writes
+// OUT/manifest.json and OUT/kernels/<chip>.{ptx,hsaco,so}. Throws BundleError.
+std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, const BundleOptions& options);
+
+// Compiles one kernel and returns its assembly (PTX, AMDGPU or x86 assembly text), for
+// inspection and the ISA tests. Throws BundleError.
+std::string kernelAssembly(const std::string& chip, const KernelRequest& kernel);
+
+// The kernel cache directory: $LLMC_CACHE_DIR, else $XDG_CACHE_HOME/llmc, else ~/.cache/llmc,
+// with /kernels appended; empty when none of them can be determined.
+std::string defaultKernelCacheDir();
+
+// Chips a bundle can target: every chip in targets/chips.json with a code generator.
+std::vector<std::string> supportedChips();
+
+// ggml type ids the qmatvec lowering handles.
+std::vector<uint32_t> supportedQMatVecTypes();
+
+// FNV-1a, 64 bits, as 16 hex digits: the manifest's hash of a GGUF header.
+std::string fnv1a64Hex(const void* data, size_t size);
+
+}  // namespace llmc::compiler

@@ -1,0 +1,84 @@
+// The shape of one generated qmatvec kernel on one chip, decided before any IR is built: which dot
+// method, how a row is cut into lane steps, the launch geometry and the functions' names. The
+// lowering builds exactly this, and the bundle writer records it in the manifest.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "llmc/IR/LLMCAttrs.h"
+
+namespace llmc::compiler {
+
+class TargetInfo;
+
+// Tuning values as #llmc.tuning carries them.
+struct QMatVecTuning {
+  int64_t rowsPerBlock = 1;
+  int64_t warps = 4;
+  int64_t vectorWidth = 2;  // 32-bit words of packed weights per lane step
+  int64_t unroll = 1;
+};
+
+// f32: weights dequantized and multiplied with f32 activations. int8: activations quantized to
+// blocks of 32 int8 first (by a second kernel), weights' integer codes multiplied with them by the
+// chip's dot-4 instruction, scales applied per block.
+enum class DotMethod { F32, Int8 };
+std::string_view dotMethodName(DotMethod method);
+
+struct QMatVecPlan {
+  mlir::llmc::QuantType quant = mlir::llmc::QuantType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t batch = 1;
+  QMatVecTuning tuning;
+  DotMethod method = DotMethod::F32;
+
+  // Row cutting: a row is slicesPerRow lane steps, each of groupsPerSlice x groupLength values.
+  int64_t groupLength = 0;
+  int64_t groupsPerSlice = 0;
+  int64_t slicesPerBlock = 0;
+  int64_t slicesPerRow = 0;
+
+  int64_t weightBytes = 0;  // rows x bytes per row
+  int64_t rowBytes = 0;
+
+  // The product kernel. GPU: gridX workgroups of blockX threads; CPU: one call per row range.
+  std::string kernelName;
+  int64_t gridX = 1;
+  int64_t blockX = 1;
+
+  // GPU workgroups of many rows first copy the activations into workgroup memory (quantized to
+  // int8 blocks for the int8 method), so that every row reads them from there: one launch, and x
+  // crosses L2 once per workgroup.
+  bool stagedActivations = false;
+  int64_t stagedBytes = 0;
+  int64_t sharedBytes = 0;  // all workgroup memory: staged activations and cross-warp partial sums
+
+  // int8 method without staging: the kernel that quantizes x into a scratch buffer of
+  // scratchBytes, launched before the product.
+  std::string quantizeKernelName;
+  int64_t quantizeGridX = 0;
+  int64_t quantizeBlockX = 0;
+  int64_t scratchBytes = 0;
+  bool needsQuantizer() const { return method == DotMethod::Int8 && !stagedActivations; }
+};
+
+// Workgroups of at least this many rows stage their activations (when they fit).
+inline constexpr int64_t kStagingMinRows = 16;
+// At most this much workgroup memory for staged activations: every chip has 48 KiB per block.
+inline constexpr int64_t kStagingMaxBytes = 40 * 1024;
+
+// Plans the kernel for `quant` weights of `rows` x `cols` times `batch` vectors on `target`.
+// `allowInt8` permits the int8 method where the chip and the type have it. Tuning values are
+// clamped to what the chip and the type can use. Returns nullopt with `error` set when there is
+// no kernel (unsupported type, cols not a whole number of blocks, batch outside 1..8).
+std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, mlir::llmc::QuantType quant, int64_t rows,
+                                       int64_t cols, int64_t batch, const QMatVecTuning& tuning, bool allowInt8,
+                                       std::string* error);
+
+// The chip's default tuning (targets/chips.json qmatvec).
+QMatVecTuning defaultTuning(const TargetInfo& target);
+
+}  // namespace llmc::compiler

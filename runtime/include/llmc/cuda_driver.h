@@ -1,0 +1,98 @@
+// The CUDA driver API as llmc uses it, opened at run time with dlopen("libcuda.so.1"), so one
+// binary runs on machines with or without an NVIDIA driver and never links the CUDA toolkit.
+//
+// The few types and constants are declared here with the driver's ABI values (cuda.h), so the
+// runtime builds without CUDA headers. Entry points come from one X-macro table: required ones
+// must all resolve for the driver to load; optional ones may be null.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace llmc::cuda {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+struct CUctx_st;
+struct CUmod_st;
+struct CUfunc_st;
+struct CUstream_st;
+struct CUevent_st;
+using CUcontext = CUctx_st*;
+using CUmodule = CUmod_st*;
+using CUfunction = CUfunc_st*;
+using CUstream = CUstream_st*;
+using CUevent = CUevent_st*;
+
+inline constexpr CUresult CUDA_SUCCESS = 0;
+
+// CUdevice_attribute values.
+inline constexpr int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+inline constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+inline constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+
+// CUjit_option values for cuModuleLoadDataEx.
+inline constexpr int CU_JIT_INFO_LOG_BUFFER = 3;
+inline constexpr int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4;
+inline constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
+inline constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+
+// (name, exported symbol, return type, parameters). The exported names carry the ABI version
+// suffixes cuda.h maps the plain names to.
+#define LLMC_CUDA_DRIVER_REQUIRED(X)                                                                      \
+  X(cuInit, "cuInit", CUresult, (unsigned int flags))                                                     \
+  X(cuDriverGetVersion, "cuDriverGetVersion", CUresult, (int* version))                                   \
+  X(cuDeviceGetCount, "cuDeviceGetCount", CUresult, (int* count))                                         \
+  X(cuDeviceGet, "cuDeviceGet", CUresult, (CUdevice* device, int ordinal))                                \
+  X(cuDeviceGetName, "cuDeviceGetName", CUresult, (char* name, int length, CUdevice device))              \
+  X(cuDeviceGetAttribute, "cuDeviceGetAttribute", CUresult, (int* value, int attribute, CUdevice device)) \
+  X(cuDeviceTotalMem, "cuDeviceTotalMem_v2", CUresult, (size_t* bytes, CUdevice device))                  \
+  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", CUresult, (CUcontext* context, CUdevice device)) \
+  X(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", CUresult, (CUdevice device))               \
+  X(cuCtxSetCurrent, "cuCtxSetCurrent", CUresult, (CUcontext context))                                    \
+  X(cuCtxSynchronize, "cuCtxSynchronize", CUresult, ())                                                   \
+  X(cuModuleLoadDataEx, "cuModuleLoadDataEx", CUresult,                                                   \
+    (CUmodule * module, const void* image, unsigned int n_options, int* options, void** values))          \
+  X(cuModuleUnload, "cuModuleUnload", CUresult, (CUmodule module))                                        \
+  X(cuModuleGetFunction, "cuModuleGetFunction", CUresult, (CUfunction * function, CUmodule module, const char* name)) \
+  X(cuMemAlloc, "cuMemAlloc_v2", CUresult, (CUdeviceptr * pointer, size_t bytes))                         \
+  X(cuMemFree, "cuMemFree_v2", CUresult, (CUdeviceptr pointer))                                           \
+  X(cuMemcpyHtoD, "cuMemcpyHtoD_v2", CUresult, (CUdeviceptr dst, const void* src, size_t bytes))          \
+  X(cuMemcpyDtoH, "cuMemcpyDtoH_v2", CUresult, (void* dst, CUdeviceptr src, size_t bytes))                \
+  X(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", CUresult,                                                   \
+    (CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream))                                    \
+  X(cuMemsetD32, "cuMemsetD32_v2", CUresult, (CUdeviceptr dst, unsigned int value, size_t count))         \
+  X(cuLaunchKernel, "cuLaunchKernel", CUresult,                                                           \
+    (CUfunction function, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,                  \
+     unsigned int block_x, unsigned int block_y, unsigned int block_z, unsigned int shared_bytes,         \
+     CUstream stream, void** params, void** extra))                                                       \
+  X(cuEventCreate, "cuEventCreate", CUresult, (CUevent * event, unsigned int flags))                      \
+  X(cuEventDestroy, "cuEventDestroy_v2", CUresult, (CUevent event))                                       \
+  X(cuEventRecord, "cuEventRecord", CUresult, (CUevent event, CUstream stream))                           \
+  X(cuEventSynchronize, "cuEventSynchronize", CUresult, (CUevent event))                                  \
+  X(cuEventElapsedTime, "cuEventElapsedTime", CUresult, (float* milliseconds, CUevent start, CUevent end))
+
+#define LLMC_CUDA_DRIVER_OPTIONAL(X)                                                                       \
+  X(cuGetErrorString, "cuGetErrorString", CUresult, (CUresult error, const char** text))
+
+class CudaDriver {
+ public:
+  // The driver, opened and resolved once per process; nullptr with `reason` saying why when
+  // libcuda.so.1 is missing, lacks a required entry point, or cuInit fails (no GPU).
+  static const CudaDriver* load(std::string* reason);
+
+#define LLMC_CUDA_DRIVER_MEMBER(name, symbol, result, params) result(*name) params = nullptr;
+  LLMC_CUDA_DRIVER_REQUIRED(LLMC_CUDA_DRIVER_MEMBER)
+  LLMC_CUDA_DRIVER_OPTIONAL(LLMC_CUDA_DRIVER_MEMBER)
+#undef LLMC_CUDA_DRIVER_MEMBER
+
+  // "CUDA_ERROR_OUT_OF_MEMORY (2)" when the driver can say, else "CUDA error 2".
+  std::string error_text(CUresult result) const;
+
+ private:
+  CudaDriver() = default;
+  void* library_ = nullptr;
+};
+
+}  // namespace llmc::cuda

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The GPU kernel check and benchmark in one command: the kernel-check suites for sm_61 (PTX the
+# driver JIT-compiles for the GPU at hand) and sm_90, every quant type and check shape against the
+# CPU reference, then GB/s on the benchmark shapes next to a device-to-device copy.
+#
+#   scripts/gpu-check.sh [DIR]        build DIR (default build/gpu-check) and run it here
+#   scripts/gpu-check.sh pack DIR     build DIR only: needs MLIR 22 (scripts/setup.sh), no GPU
+#   scripts/gpu-check.sh run DIR      run a packed DIR: needs an NVIDIA driver, not LLVM or CUDA
+#
+# A packed DIR is self-contained: a runtime-only llmc (no LLVM/MLIR inside), the shared libraries
+# it needs beyond glibc and libstdc++, and the two suite bundles. Pack on a build machine, copy DIR
+# to the GPU machine, run there. Without a driver the run prints why and reports the kernels as
+# skipped (exit 0).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+chips=(sm_61 sm_90)
+jobs="${JOBS:-$(nproc)}"
+
+pack() {
+  local dir="$1"
+  local compiler_build="${LLMC_BUILD_DIR:-$root/build}"
+  local runtime_build="$root/build-gpu-check-runtime"
+  echo "== building the compiler ($compiler_build)"
+  cmake -S "$root" -B "$compiler_build" -G Ninja -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir >/dev/null
+  ninja -C "$compiler_build" -j "$jobs" llmc
+  echo "== building a runtime-only llmc ($runtime_build)"
+  cmake -S "$root" -B "$runtime_build" -G Ninja -DLLMC_BUILD_COMPILER=OFF -DLLMC_BUILD_TESTS=OFF >/dev/null
+  ninja -C "$runtime_build" -j "$jobs" llmc
+  rm -rf "$dir"
+  mkdir -p "$dir/bin" "$dir/lib"
+  cp "$runtime_build/bin/llmc" "$dir/bin/"
+  # Libraries outside the C and C++ runtimes travel with the binary.
+  ldd "$runtime_build/bin/llmc" | awk '/=> \// {print $3}' |
+    grep -Ev '/(libc|libm|libgcc_s|libstdc\+\+|ld-linux[^/]*|libpthread|libdl|librt)\.so' |
+    while read -r lib; do cp -L "$lib" "$dir/lib/"; done
+  for chip in "${chips[@]}"; do
+    echo "== building the $chip check suite"
+    "$compiler_build/bin/llmc" build --check-suite --perf-shapes --target "$chip" -o "$dir/suite-$chip.llmc"
+  done
+  echo "packed $dir ($(du -sh "$dir" | cut -f1)); run it with: scripts/gpu-check.sh run $dir"
+}
+
+run() {
+  local dir="$1"
+  [[ -x "$dir/bin/llmc" ]] || { echo "gpu-check: $dir/bin/llmc not found; pack it first" >&2; exit 2; }
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  local status=0
+  for chip in "${chips[@]}"; do
+    echo "== $chip suite"
+    LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+      "$dir/bin/llmc" kernel-check "$dir/suite-$chip.llmc" --perf --iterations "${ITERATIONS:-200}" || status=$?
+  done
+  return "$status"
+}
+
+case "${1:-}" in
+  pack) pack "${2:?usage: gpu-check.sh pack DIR}" ;;
+  run) run "${2:?usage: gpu-check.sh run DIR}" ;;
+  -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *)
+    dir="${1:-$root/build/gpu-check}"
+    pack "$dir"
+    run "$dir"
+    ;;
+esac

@@ -1,0 +1,16 @@
+// sm_90 PTX declares PTX ISA 7.8; a Q6_K product uses dp4a there too, and a type without an
+// integer kernel (IQ4_NL) falls back to f32 FMAs.
+// REQUIRES: compiler
+// RUN: llmc-opt %s --llmc-kernel-pipeline=chip=sm_90 | FileCheck %s
+
+// CHECK: .version 7.8
+// CHECK-SAME: .target sm_90
+// CHECK-SAME: .entry llmc_qmatvec_q6_K_32x256_b1_int8_r1w4v2u1(
+// CHECK-SAME: dp4a.s32.s32
+// CHECK-SAME: .entry llmc_qmatvec_iq4_nl_32x256_b1_f32_r1w4v2u1(
+// CHECK-SAME: fma.rn.f32
+func.func @decode(%w6: memref<?xi8>, %w4: memref<?xi8>, %x: memref<1x256xf32>, %y: memref<1x32xf32>) {
+  llmc.qmatvec %w6, %x -> %y quant<q6_K> rows = 32 cols = 256 : memref<?xi8>, memref<1x256xf32>, memref<1x32xf32>
+  llmc.qmatvec %w4, %x -> %y quant<iq4_nl> rows = 32 cols = 256 : memref<?xi8>, memref<1x256xf32>, memref<1x32xf32>
+  return
+}

@@ -1,0 +1,77 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "llmc/compiler/QMatVecPlan.h"
+#include "llmc/compiler/TargetInfo.h"
+
+namespace llmc::compiler {
+namespace {
+
+using mlir::llmc::QuantType;
+
+QMatVecPlan plan(const char* chip, QuantType type, int64_t rows, int64_t cols, int64_t batch = 1,
+                 QMatVecTuning tuning = {1, 4, 2, 1}, bool allowInt8 = true) {
+  auto target = makeTargetInfo(chip);
+  std::string error;
+  auto result = planQMatVec(*target, type, rows, cols, batch, tuning, allowInt8, &error);
+  EXPECT_TRUE(result) << error;
+  return result.value_or(QMatVecPlan{});
+}
+
+TEST(QMatVecPlan, Int8MethodOnChipsWithADot) {
+  QMatVecPlan p = plan("sm_61", QuantType::Q4_0, 4096, 14336);
+  EXPECT_EQ(p.method, DotMethod::Int8);
+  EXPECT_EQ(p.kernelName, "llmc_qmatvec_q4_0_4096x14336_b1_int8_r1w4v2u1");
+  EXPECT_EQ(p.quantizeKernelName, "llmc_quantize_q8_14336_b1");
+  EXPECT_EQ(p.gridX, 4096);
+  EXPECT_EQ(p.blockX, 128);
+  EXPECT_EQ(p.rowBytes, 14336 / 32 * 18);
+  EXPECT_EQ(p.weightBytes, 4096LL * (14336 / 32 * 18));
+  // int8 codes, then a scale and a scaled sum (f32) per 32 values.
+  EXPECT_EQ(p.scratchBytes, 14336 + 14336 / 32 * 8);
+  EXPECT_EQ(p.quantizeBlockX, 256);
+  EXPECT_EQ(p.quantizeGridX, 56);
+  // 8 bytes of nibbles per lane step: two slices per block of 32.
+  EXPECT_EQ(p.groupLength, 8);
+  EXPECT_EQ(p.slicesPerBlock, 2);
+  EXPECT_EQ(p.slicesPerRow, 14336 / 32 * 2);
+}
+
+TEST(QMatVecPlan, F32MethodWhereThereIsNoIntegerKernelOrNoDot) {
+  EXPECT_EQ(plan("sm_61", QuantType::IQ4_NL, 64, 256).method, DotMethod::F32);
+  EXPECT_EQ(plan("sm_61", QuantType::F16, 64, 256).method, DotMethod::F32);
+  EXPECT_EQ(plan("x86-64", QuantType::Q4_0, 64, 256).method, DotMethod::F32);
+  EXPECT_EQ(plan("sm_61", QuantType::Q4_0, 64, 256, 1, {1, 4, 2, 1}, false).method, DotMethod::F32);
+  EXPECT_EQ(plan("gfx906", QuantType::Q6_K, 64, 256).method, DotMethod::Int8);
+}
+
+TEST(QMatVecPlan, LaunchGeometryFollowsTheTuning) {
+  QMatVecPlan p = plan("gfx906", QuantType::Q4_K, 1000, 4096, 2, {4, 2, 4, 2});
+  EXPECT_EQ(p.gridX, 250);
+  EXPECT_EQ(p.blockX, 128);  // two wave64 waves
+  EXPECT_EQ(p.groupLength, 16);
+  EXPECT_EQ(p.kernelName, "llmc_qmatvec_q4_K_1000x4096_b2_int8_r4w2v4u2");
+}
+
+TEST(QMatVecPlan, TuningIsClampedToTheChip) {
+  QMatVecPlan nvidia = plan("sm_90", QuantType::Q8_0, 3, 256, 1, {16, 64, 3, 99});
+  EXPECT_EQ(nvidia.tuning.rowsPerBlock, 3);  // no more than the rows
+  EXPECT_EQ(nvidia.tuning.warps, 32);        // 1024 threads of 32 lanes
+  EXPECT_EQ(nvidia.tuning.vectorWidth, 2);   // a power of two
+  EXPECT_EQ(nvidia.tuning.unroll, 16);
+  EXPECT_EQ(plan("gfx906", QuantType::Q8_0, 64, 256, 1, {1, 64, 2, 1}).tuning.warps, 16);
+  EXPECT_EQ(plan("x86-64", QuantType::Q8_0, 64, 256, 1, {4, 8, 8, 2}).tuning.warps, 1);
+}
+
+TEST(QMatVecPlan, RefusesShapesWithoutAKernel) {
+  auto target = makeTargetInfo("sm_61");
+  std::string error;
+  EXPECT_FALSE(planQMatVec(*target, QuantType::Q4_K, 64, 100, 1, {}, true, &error));
+  EXPECT_EQ(error, "cols (100) is not a multiple of the q4_K block size (256)");
+  EXPECT_FALSE(planQMatVec(*target, QuantType::Q4_0, 64, 256, 9, {}, true, &error));
+  EXPECT_EQ(error, "batch 9 is outside 1..8");
+}
+
+}  // namespace
+}  // namespace llmc::compiler

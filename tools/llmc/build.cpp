@@ -1,0 +1,376 @@
+// `llmc build`: compile the kernels a model needs for a set of chips into a bundle
+// (docs/bundle-format.md). Also builds explicit kernel lists and the kernel-check suite, and prints
+// a kernel's assembly for inspection.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "llmc/compiler/Bundle.h"
+#include "llmc/ggml_types.h"
+#include "llmc/gguf.h"
+
+namespace llmc::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+using compiler::ChipRequest;
+using compiler::KernelRequest;
+
+struct BuildOptions {
+  std::string model;
+  std::string plan;
+  std::vector<std::string> targets;
+  std::vector<std::string> kernels;
+  bool check_suite = false;
+  bool perf_shapes = false;
+  std::vector<std::string> quants;
+  std::string output;
+  std::string cache_dir;
+  bool no_cache = false;
+  int batch = 1;
+  int jobs = 0;
+  bool assembly = false;
+  std::string print_assembly;
+  std::string tuning;
+};
+
+[[noreturn]] void usage(const std::string& message) { throw CLI::ValidationError(message); }
+
+// Shapes every kernel-check suite covers: rows that do not fill the last workgroup, several
+// batches, one long row. Columns are multiples of 256 so that every type can take them.
+struct SuiteShape {
+  int64_t rows;
+  int64_t cols;
+  int64_t batch;
+};
+constexpr SuiteShape kCheckShapes[] = {{67, 256, 1}, {128, 1024, 2}, {300, 4096, 1}, {33, 2816, 3}, {16, 512, 8}};
+// The benchmark shapes (rows x cols) of an 8B decoder: attention, feed-forward up and down.
+constexpr SuiteShape kPerfShapes[] = {{4096, 4096, 1}, {4096, 14336, 1}, {14336, 4096, 1}};
+constexpr GgmlType kPerfTypes[] = {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0};
+// Tunings besides the chip default: many rows per workgroup, and the one the benchmark runs.
+constexpr compiler::TuningValues kManyRows{16, 4, 4, 2};
+constexpr compiler::TuningValues kPerfTuning{2, 4, 4, 1};
+
+GgmlType parse_type(const std::string& name, const std::string& option) {
+  auto type = ggml_type_from_name(name);
+  if (!type) usage(fmt::format("{}: '{}' is not a ggml type", option, name));
+  return *type;
+}
+
+bool has_kernel(GgmlType type) {
+  const auto types = compiler::supportedQMatVecTypes();
+  return std::find(types.begin(), types.end(), static_cast<uint32_t>(type)) != types.end();
+}
+
+void check_chip(const std::string& chip) {
+  const auto chips = compiler::supportedChips();
+  if (std::find(chips.begin(), chips.end(), chip) == chips.end())
+    usage(fmt::format("--target: '{}' is not a chip llmc generates code for; expected one of {}", chip,
+                      fmt::join(chips, ", ")));
+}
+
+// "q4_K:4096x4096" or "q4_K:4096x4096:b2".
+KernelRequest parse_kernel(const std::string& text, int batch) {
+  const size_t colon = text.find(':');
+  const size_t x = text.find('x', colon == std::string::npos ? 0 : colon);
+  if (colon == std::string::npos || x == std::string::npos)
+    usage(fmt::format("--kernel: '{}'; expected TYPE:ROWSxCOLS[:bBATCH], e.g. q4_K:4096x4096", text));
+  KernelRequest request;
+  request.type = static_cast<uint32_t>(parse_type(text.substr(0, colon), "--kernel"));
+  request.batch = batch;
+  try {
+    size_t used = 0;
+    request.rows = std::stoll(text.substr(colon + 1, x - colon - 1), &used);
+    const std::string rest = text.substr(x + 1);
+    request.cols = std::stoll(rest, &used);
+    if (used < rest.size()) {
+      if (rest.compare(used, 2, ":b") != 0) throw std::invalid_argument("suffix");
+      request.batch = std::stoll(rest.substr(used + 2));
+    }
+  } catch (const std::exception&) {
+    usage(fmt::format("--kernel: '{}'; expected TYPE:ROWSxCOLS[:bBATCH], e.g. q4_K:4096x4096", text));
+  }
+  request.tuning_source = "chip default";
+  return request;
+}
+
+// "R,W,V,U": rows per block, warps, vector width, unroll.
+compiler::TuningValues parse_tuning(const std::string& text) {
+  compiler::TuningValues t;
+  char tail = 0;
+  long long r = 0, w = 0, v = 0, u = 0;
+  if (std::sscanf(text.c_str(), "%lld,%lld,%lld,%lld%c", &r, &w, &v, &u, &tail) != 4 || r < 1 || w < 1 || v < 1 || u < 1)
+    usage(fmt::format("--tuning: '{}'; expected ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL, e.g. 1,4,2,1", text));
+  t.rows_per_block = r;
+  t.warps = w;
+  t.vector_width = v;
+  t.unroll = u;
+  return t;
+}
+
+// The 2-D weights a decoder multiplies by activations: every `*.weight` matrix except the token
+// embedding table, which is gathered (unless the output layer reuses it).
+std::vector<KernelRequest> model_kernels(const GgufFile& file, int batch) {
+  const bool tied_output = file.find_tensor("output.weight") == nullptr;
+  std::vector<KernelRequest> kernels;
+  for (const GgufTensorInfo& tensor : file.tensors()) {
+    const std::string name(tensor.name);
+    if (tensor.n_dims != 2 || !name.ends_with(".weight")) continue;
+    if (name == "token_embd.weight" && !tied_output) continue;
+    if (!has_kernel(tensor.type))
+      throw std::runtime_error(fmt::format("{}: tensor {}: type {} has no qmatvec kernel in this build", file.path(),
+                                           name, ggml_type_name(tensor.type)));
+    KernelRequest request;
+    request.type = static_cast<uint32_t>(tensor.type);
+    request.rows = static_cast<int64_t>(tensor.ne[1]);
+    request.cols = static_cast<int64_t>(tensor.ne[0]);
+    request.batch = batch;
+    request.tuning_source = "chip default";
+    request.tensors.push_back(name);
+    kernels.push_back(std::move(request));
+  }
+  return kernels;
+}
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+}
+
+// The binding to the GGUF: where it is, its size, and a hash of its header (metadata and tensor
+// table), which changes whenever the tensors a bundle was built for do.
+json model_binding(const GgufFile& file) {
+  std::ifstream in(file.path(), std::ios::binary);
+  std::string header(file.header_bytes(), '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header.size()));
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot read the header", file.path()));
+  std::error_code ec;
+  const fs::path absolute = fs::weakly_canonical(fs::absolute(file.path()), ec);
+  return {{"path", ec ? file.path() : absolute.string()},
+          {"size", file.file_size()},
+          {"header_bytes", file.header_bytes()},
+          {"header_hash", "fnv1a64:" + compiler::fnv1a64Hex(header.data(), header.size())},
+          {"tensor_data_offset", file.data_offset()}};
+}
+
+// Per-chip tuning chosen by a plan (llmc.plan/1 "kernels"), and the chips of its devices.
+struct PlanTuning {
+  std::vector<std::string> chips;
+  std::map<std::pair<std::string, std::string>, compiler::TuningValues> qmatvec;  // (chip, quant)
+};
+
+PlanTuning read_plan(const json& plan, const std::string& path) {
+  if (plan.value("schema", "") != "llmc.plan/1")
+    throw std::runtime_error(fmt::format("{}: schema: expected \"llmc.plan/1\"", path));
+  PlanTuning tuning;
+  std::set<std::string> seen;
+  for (const json& device : plan.value("devices", json::array())) {
+    const std::string arch = device.value("arch", "");
+    if (!arch.empty() && seen.insert(arch).second) tuning.chips.push_back(arch);
+  }
+  for (const json& kernel : plan.value("kernels", json::array())) {
+    if (kernel.value("op", "") != "qmatvec") continue;
+    compiler::TuningValues values;
+    values.rows_per_block = kernel.value("rows_per_block", values.rows_per_block);
+    values.warps = kernel.value("warps", values.warps);
+    values.vector_width = kernel.value("vector_width", values.vector_width);
+    values.unroll = kernel.value("unroll", values.unroll);
+    tuning.qmatvec[{kernel.value("chip", ""), kernel.value("quant", "")}] = values;
+  }
+  return tuning;
+}
+
+std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants, bool perf, bool gpu) {
+  std::vector<GgmlType> types;
+  if (quants.empty()) {
+    for (uint32_t id : compiler::supportedQMatVecTypes()) types.push_back(static_cast<GgmlType>(id));
+  } else {
+    for (const std::string& name : quants) {
+      const GgmlType type = parse_type(name, "--quant");
+      if (!has_kernel(type)) usage(fmt::format("--quant: {} has no qmatvec kernel", name));
+      types.push_back(type);
+    }
+  }
+  std::vector<KernelRequest> kernels;
+  auto add = [&](GgmlType type, const SuiteShape& shape, bool allow_int8, std::optional<compiler::TuningValues> tuning,
+                 const char* source) {
+    KernelRequest request;
+    request.type = static_cast<uint32_t>(type);
+    request.rows = shape.rows;
+    request.cols = shape.cols;
+    request.batch = shape.batch;
+    request.allow_int8 = allow_int8;
+    request.tuning = tuning;
+    request.tuning_source = source;
+    kernels.push_back(request);
+  };
+  for (GgmlType type : types) {
+    for (const SuiteShape& shape : kCheckShapes) {
+      // Both methods where the chip has an int8 dot (they get different names); elsewhere the
+      // two requests are the same kernel, built once. GPUs also get many rows per workgroup,
+      // which their kernels serve from staged activations.
+      add(type, shape, true, std::nullopt, "chip default");
+      add(type, shape, false, std::nullopt, "chip default, f32 method");
+      if (gpu) {
+        add(type, shape, true, kManyRows, "check suite: many rows");
+        add(type, shape, false, kManyRows, "check suite: many rows, f32 method");
+      }
+    }
+  }
+  if (perf)
+    for (GgmlType type : kPerfTypes)
+      if (std::find(types.begin(), types.end(), type) != types.end())
+        for (const SuiteShape& shape : kPerfShapes) {
+          add(type, shape, true, std::nullopt, "chip default");
+          if (gpu) add(type, shape, true, kPerfTuning, "benchmark tuning");
+        }
+  return kernels;
+}
+
+int run_build(const BuildOptions& o) {
+  if (!o.print_assembly.empty()) {
+    if (o.targets.size() != 1) usage("--print-asm needs exactly one --target");
+    check_chip(o.targets[0]);
+    KernelRequest request = parse_kernel(o.print_assembly, o.batch);
+    if (!o.tuning.empty()) request.tuning = parse_tuning(o.tuning);
+    const std::string assembly = compiler::kernelAssembly(o.targets[0], request);
+    std::fwrite(assembly.data(), 1, assembly.size(), stdout);
+    return kExitOk;
+  }
+  const int sources = (o.model.empty() ? 0 : 1) + (o.kernels.empty() ? 0 : 1) + (o.check_suite ? 1 : 0);
+  if (sources != 1) usage("give exactly one of MODEL.gguf, --kernel or --check-suite");
+  if (o.output.empty()) usage("-o/--output is required");
+  if (!o.plan.empty() && o.model.empty()) usage("--plan needs MODEL.gguf");
+  if (o.plan.empty() && o.targets.empty()) usage("give --target CHIP (or --plan plan.json)");
+  if (o.perf_shapes && !o.check_suite) usage("--perf-shapes goes with --check-suite");
+
+  std::optional<compiler::TuningValues> tuning;
+  if (!o.tuning.empty()) {
+    if (o.kernels.empty() && o.print_assembly.empty()) usage("--tuning goes with --kernel or --print-asm");
+    tuning = parse_tuning(o.tuning);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  compiler::BundleOptions options;
+  options.output_dir = o.output;
+  options.cache_dir = o.no_cache ? "" : (o.cache_dir.empty() ? compiler::defaultKernelCacheDir() : o.cache_dir);
+  options.write_assembly = o.assembly;
+  options.jobs = o.jobs;
+
+  std::vector<std::string> chips = o.targets;
+  PlanTuning plan_tuning;
+  std::vector<KernelRequest> base;
+  if (!o.model.empty()) {
+    GgufFile file = GgufFile::open(o.model);
+    base = model_kernels(file, o.batch);
+    options.model = model_binding(file);
+    if (!o.plan.empty()) {
+      options.plan = read_json(o.plan);
+      plan_tuning = read_plan(options.plan, o.plan);
+      if (chips.empty()) chips = plan_tuning.chips;
+    }
+  } else if (!o.kernels.empty()) {
+    for (const std::string& text : o.kernels) {
+      base.push_back(parse_kernel(text, o.batch));
+      if (tuning) {
+        base.back().tuning = tuning;
+        base.back().tuning_source = "--tuning";
+      }
+    }
+  }
+  std::vector<std::string> usable;
+  for (const std::string& chip : chips) {
+    if (!o.plan.empty() && o.targets.empty()) {
+      const auto all = compiler::supportedChips();
+      if (std::find(all.begin(), all.end(), chip) == all.end()) {
+        fmt::print(stderr, "llmc build: {}: device arch '{}' has no code generator; skipped\n", o.plan, chip);
+        continue;
+      }
+    } else {
+      check_chip(chip);
+    }
+    usable.push_back(chip);
+  }
+
+  std::vector<ChipRequest> requests;
+  for (const std::string& chip : usable) {
+    ChipRequest request{chip, {}};
+    if (o.check_suite) {
+      request.kernels = suite_kernels(o.quants, o.perf_shapes, chip != "x86-64");
+    } else {
+      request.kernels = base;
+      for (KernelRequest& kernel : request.kernels) {
+        auto it = plan_tuning.qmatvec.find({chip, std::string(ggml_type_name(static_cast<GgmlType>(kernel.type)))});
+        if (it != plan_tuning.qmatvec.end()) {
+          kernel.tuning = it->second;
+          kernel.tuning_source = "plan";
+        }
+      }
+    }
+    requests.push_back(std::move(request));
+  }
+  if (requests.empty()) usage("no chip to build for");
+
+  const auto reports = compiler::writeBundle(requests, options);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (const auto& r : reports)
+    fmt::print("{:<8} {} kernels ({} compiled, {} cached) -> {}/{} in {:.2f} s\n", r.chip, r.kernels, r.compiled,
+               r.from_cache, o.output, r.file, r.seconds);
+  fmt::print("wrote {}/manifest.json in {:.2f} s{}\n", o.output, seconds,
+             options.cache_dir.empty() ? "" : fmt::format(" (kernel cache {})", options.cache_dir));
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_build(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<BuildOptions>();
+  CLI::App* sub = app.add_subcommand("build", "Compile the kernels a model needs into a bundle (OUT.llmc)");
+  sub->add_option("model", o->model, "GGUF file (a header-only skeleton is enough)");
+  sub->add_option("--plan", o->plan, "Plan (llmc plan --json) whose devices and kernel tuning to use");
+  sub->add_option("-t,--target", o->targets, "Chip to build for (repeatable): sm_61 ... sm_90, gfx906 ... gfx1100, x86-64");
+  sub->add_option("--kernel", o->kernels, "Build this kernel instead of a model's: TYPE:ROWSxCOLS[:bBATCH] (repeatable)");
+  sub->add_flag("--check-suite", o->check_suite, "Build the kernel-check suite: every type, several shapes");
+  sub->add_flag("--perf-shapes", o->perf_shapes, "With --check-suite: add the benchmark shapes (4096x4096, 4096x14336, 14336x4096)");
+  sub->add_option("--quant", o->quants, "With --check-suite: only these types (repeatable)");
+  sub->add_option("-o,--output", o->output, "Bundle directory to write (OUT.llmc)");
+  sub->add_option("--cache-dir", o->cache_dir, "Kernel cache (default $LLMC_CACHE_DIR, $XDG_CACHE_HOME/llmc or ~/.cache/llmc)");
+  sub->add_flag("--no-cache", o->no_cache, "Compile every kernel; neither read nor fill the cache");
+  sub->add_option("--batch", o->batch, "Vectors per product (decode batch)")->check(CLI::Range(1, 8))->capture_default_str();
+  sub->add_option("-j,--jobs", o->jobs, "Compile threads (default: one per core)")->check(CLI::Range(0, 256));
+  sub->add_flag("--asm", o->assembly, "Also write kernels/<chip>.s (assembly of every kernel)");
+  sub->add_option("--tuning", o->tuning, "With --kernel / --print-asm: ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL instead of the chip default");
+  sub->add_option("--print-asm", o->print_assembly, "Print the assembly of one kernel TYPE:ROWSxCOLS for the one --target");
+  sub->callback([o, &exit_code] { exit_code = run_build(*o); });
+}
+
+int build_check_suite(const std::string& chip, const std::vector<std::string>& quants, bool perf,
+                      const std::string& output) {
+  BuildOptions o;
+  o.targets = {chip};
+  o.check_suite = true;
+  o.perf_shapes = perf;
+  o.quants = quants;
+  o.output = output;
+  return run_build(o);
+}
+
+}  // namespace llmc::cli

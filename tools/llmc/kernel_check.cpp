@@ -1,0 +1,576 @@
+// `llmc kernel-check BUNDLE.llmc`: runs every kernel of a bundle on its device against the CPU
+// reference (llmc::vec_dot) on fresh random inputs, with outputs poisoned before each run and a
+// normalized error bound per method; NaN never passes. `--perf` adds GB/s of weights read, next to
+// a copy measured in the same run. x86-64 kernels run here (dlopen); PTX runs through the CUDA
+// driver when there is one and is skipped with the reason otherwise; AMD code is not run.
+//
+// This verb needs only the runtime. With the compiler built in, `--target CHIP` first builds the
+// check suite for CHIP (llmc build --check-suite) into a temporary bundle.
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "llmc/cuda_driver.h"
+#include "llmc/ggml_types.h"
+#include "llmc/gguf_writer.h"
+#include "llmc/quants.h"
+
+namespace llmc::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CheckOptions {
+  std::string bundle;
+  std::vector<std::string> targets;
+  std::vector<std::string> quants;
+  bool perf = false;
+  uint64_t seed = 0;
+  int perf_iterations = 50;
+  bool keep = false;
+};
+
+[[noreturn]] void usage(const std::string& message) { throw CLI::ValidationError(message); }
+
+// A kernel's error bound: max|y - ref| / max|ref|. The f32 method differs from the reference only
+// by float summation order; the int8 method also quantizes x to 8 bits per block of 32.
+double error_bound(const std::string& method) { return method == "int8" ? 1.5e-2 : 1e-4; }
+
+struct Launch {
+  std::string function;
+  unsigned grid = 1;
+  unsigned block = 1;
+  unsigned shared_bytes = 0;
+  std::vector<std::string> args;
+  int64_t rows_per_step = 1;
+};
+
+struct Kernel {
+  std::string name;
+  GgmlType type = GgmlType::F32;
+  std::string quant;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t batch = 1;
+  std::string method;
+  int64_t weight_bytes = 0;
+  int64_t scratch_bytes = 0;
+  std::vector<Launch> launches;
+};
+
+struct Chip {
+  std::string chip;
+  std::string file;
+  std::string format;
+  std::vector<Kernel> kernels;
+};
+
+template <typename T>
+T field(const json& j, const char* key, const std::string& where) {
+  if (!j.contains(key)) throw std::runtime_error(fmt::format("{}: missing field '{}'", where, key));
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw std::runtime_error(fmt::format("{}: field '{}' has the wrong type", where, key));
+  }
+}
+
+std::vector<Chip> read_manifest(const fs::path& bundle) {
+  const fs::path path = bundle / "manifest.json";
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open (is {} a bundle?)", path.string(), bundle.string()));
+  json manifest;
+  try {
+    manifest = json::parse(in);
+  } catch (const json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
+  }
+  const std::string where = path.string();
+  if (manifest.value("schema", "") != "llmc.bundle/1")
+    throw std::runtime_error(fmt::format("{}: schema: expected \"llmc.bundle/1\"", where));
+  std::vector<Chip> chips;
+  for (const json& c : field<json>(manifest, "chips", where)) {
+    Chip chip;
+    chip.chip = field<std::string>(c, "chip", where);
+    chip.file = field<std::string>(c, "file", where);
+    chip.format = field<std::string>(c, "format", where);
+    for (const json& k : field<json>(c, "kernels", where)) {
+      Kernel kernel;
+      kernel.name = field<std::string>(k, "name", where);
+      const std::string at = fmt::format("{}: kernel {}", where, kernel.name);
+      kernel.quant = field<std::string>(k, "quant", at);
+      auto type = ggml_type_from_name(kernel.quant);
+      if (!type) throw std::runtime_error(fmt::format("{}: quant '{}' is not a ggml type", at, kernel.quant));
+      kernel.type = *type;
+      kernel.rows = field<int64_t>(k, "rows", at);
+      kernel.cols = field<int64_t>(k, "cols", at);
+      kernel.batch = field<int64_t>(k, "batch", at);
+      kernel.method = field<std::string>(k, "method", at);
+      for (const json& p : field<json>(k, "params", at)) {
+        const std::string role = field<std::string>(p, "role", at);
+        if (role == "weights") kernel.weight_bytes = field<int64_t>(p, "bytes", at);
+        if (role == "scratch") kernel.scratch_bytes = field<int64_t>(p, "bytes", at);
+      }
+      const auto row_bytes = ggml_row_bytes(kernel.type, static_cast<uint64_t>(kernel.cols));
+      if (!row_bytes || kernel.rows < 1 || kernel.batch < 1 ||
+          kernel.weight_bytes != static_cast<int64_t>(*row_bytes) * kernel.rows)
+        throw std::runtime_error(fmt::format("{}: weights bytes do not match {} x {} {}", at, kernel.rows, kernel.cols,
+                                             kernel.quant));
+      for (const json& l : field<json>(k, "launches", at)) {
+        Launch launch;
+        launch.function = field<std::string>(l, "function", at);
+        launch.args = field<std::vector<std::string>>(l, "args", at);
+        if (l.contains("grid")) {
+          launch.grid = field<std::vector<unsigned>>(l, "grid", at).at(0);
+          launch.block = field<std::vector<unsigned>>(l, "block", at).at(0);
+          launch.shared_bytes = l.value("dynamic_shared_bytes", 0u);
+        }
+        launch.rows_per_step = l.value("rows_per_step", int64_t{1});
+        kernel.launches.push_back(launch);
+      }
+      chip.kernels.push_back(kernel);
+    }
+    chips.push_back(chip);
+  }
+  return chips;
+}
+
+// Inputs and the reference output of one kernel.
+struct CheckData {
+  std::vector<uint8_t> weights;
+  std::vector<float> x;
+  std::vector<float> reference;
+};
+
+uint64_t mix(uint64_t value) {
+  value += 0x9e3779b97f4a7c15ull;
+  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
+  value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
+  return value ^ (value >> 31);
+}
+
+uint64_t name_hash(const std::string& name) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : name) hash = (hash ^ c) * 0x100000001b3ull;
+  return hash;
+}
+
+CheckData make_data(const Kernel& kernel, uint64_t seed, bool with_reference) {
+  CheckData data;
+  data.weights.resize(static_cast<size_t>(kernel.weight_bytes));
+  fill_random_blocks(kernel.type, data.weights, mix(seed ^ name_hash(kernel.name)));
+  std::mt19937_64 rng(mix(seed + 1) ^ name_hash(kernel.name));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  data.x.resize(static_cast<size_t>(kernel.batch * kernel.cols));
+  for (float& v : data.x) v = uniform(rng);
+  if (!with_reference) return data;
+  const size_t row_bytes = *ggml_row_bytes(kernel.type, static_cast<uint64_t>(kernel.cols));
+  data.reference.resize(static_cast<size_t>(kernel.batch * kernel.rows));
+  const unsigned threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int64_t r = t; r < kernel.rows; r += threads)
+        for (int64_t b = 0; b < kernel.batch; ++b)
+          data.reference[static_cast<size_t>(b * kernel.rows + r)] =
+              vec_dot(kernel.type, data.weights.data() + static_cast<size_t>(r) * row_bytes,
+                      data.x.data() + b * kernel.cols, kernel.cols);
+    });
+  for (std::thread& thread : pool) thread.join();
+  return data;
+}
+
+struct Comparison {
+  bool finite = true;
+  double error = 0;
+  std::string first_bad;
+};
+
+Comparison compare(const Kernel& kernel, const std::vector<float>& y, const std::vector<float>& reference) {
+  Comparison result;
+  double max_reference = 0;
+  double max_difference = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (!std::isfinite(y[i])) {
+      if (result.finite)
+        result.first_bad = fmt::format("y[{}][{}] = {}", static_cast<int64_t>(i) / kernel.rows,
+                                       static_cast<int64_t>(i) % kernel.rows, y[i]);
+      result.finite = false;
+      continue;
+    }
+    max_reference = std::max(max_reference, std::fabs(static_cast<double>(reference[i])));
+    max_difference = std::max(max_difference, std::fabs(static_cast<double>(y[i]) - reference[i]));
+  }
+  result.error = max_difference / std::max(max_reference, 1e-30);
+  return result;
+}
+
+struct Tally {
+  int passed = 0;
+  int failed = 0;
+  int skipped = 0;
+};
+
+struct PerfLine {
+  std::string what;
+  double seconds = 0;
+};
+
+void report(Tally& tally, const Kernel& kernel, const Comparison& c) {
+  const double bound = error_bound(kernel.method);
+  const bool pass = c.finite && c.error <= bound;
+  pass ? ++tally.passed : ++tally.failed;
+  fmt::print("  {}  {:<44} {:<6} {:>5}x{:<5} b{} {:<4}  err {:.2e} (bound {:.0e}){}\n", pass ? "PASS" : "FAIL",
+             kernel.name, kernel.quant, kernel.rows, kernel.cols, kernel.batch, kernel.method, c.error, bound,
+             c.finite ? "" : "  non-finite output: " + c.first_bad);
+}
+
+bool selected(const Kernel& kernel, const CheckOptions& o) {
+  if (o.quants.empty()) return true;
+  for (const std::string& q : o.quants) {
+    auto type = ggml_type_from_name(q);
+    if (type && *type == kernel.type) return true;
+  }
+  return false;
+}
+
+// Perf shapes: weights large enough that a loop over them is a measure of memory, not of launches.
+bool is_perf_shape(const Kernel& kernel) { return kernel.batch == 1 && kernel.rows * kernel.cols >= 4096 * 4096; }
+
+//===----------------------------------------------------------------------===//
+// x86-64: the bundle's shared object, called over row ranges.
+//===----------------------------------------------------------------------===//
+
+using CpuKernelFn = void (*)(const void* w, const float* x, float* y, int64_t row_begin, int64_t row_end);
+
+void check_cpu(const fs::path& bundle, const Chip& chip, const CheckOptions& o, Tally& tally) {
+  const fs::path file = bundle / chip.file;
+  void* library = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library) throw std::runtime_error(fmt::format("{}: cannot load: {}", file.string(), ::dlerror()));
+  fmt::print("{} ({}, this CPU)\n", chip.chip, chip.file);
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  for (const Kernel& kernel : chip.kernels) {
+    if (!selected(kernel, o)) continue;
+    if (kernel.launches.size() != 1) throw std::runtime_error(fmt::format("{}: {}: expected one launch", chip.file, kernel.name));
+    auto fn = reinterpret_cast<CpuKernelFn>(::dlsym(library, kernel.launches[0].function.c_str()));
+    if (!fn) throw std::runtime_error(fmt::format("{}: no symbol {}", file.string(), kernel.launches[0].function));
+    const bool perf = is_perf_shape(kernel);
+    if (perf && !o.perf) continue;
+    CheckData data = make_data(kernel, o.seed, true);
+    std::vector<float> y(data.reference.size(), std::numeric_limits<float>::quiet_NaN());
+    // Three uneven row ranges, as a thread pool would split them.
+    const int64_t a = kernel.rows / 3 + 1;
+    const int64_t b = std::min(kernel.rows, 2 * kernel.rows / 3 + 2);
+    fn(data.weights.data(), data.x.data(), y.data(), 0, a);
+    fn(data.weights.data(), data.x.data(), y.data(), a, b);
+    fn(data.weights.data(), data.x.data(), y.data(), b, kernel.rows);
+    report(tally, kernel, compare(kernel, y, data.reference));
+    if (!perf) continue;
+    auto run_all = [&] {
+      std::vector<std::thread> pool;
+      const int64_t step = (kernel.rows + threads - 1) / threads;
+      for (unsigned t = 0; t < threads; ++t) {
+        const int64_t begin = std::min(kernel.rows, t * step);
+        const int64_t end = std::min(kernel.rows, begin + step);
+        pool.emplace_back([&, begin, end] { fn(data.weights.data(), data.x.data(), y.data(), begin, end); });
+      }
+      for (std::thread& thread : pool) thread.join();
+    };
+    run_all();
+    const int iterations = std::max(3, o.perf_iterations / 10);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations; ++i) run_all();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / iterations;
+    fmt::print("        perf {:<46} {:7.1f} us {:7.1f} GB/s of weights read ({} threads)\n", kernel.name,
+               seconds * 1e6, kernel.weight_bytes / seconds / 1e9, threads);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// NVIDIA: PTX through the CUDA driver.
+//===----------------------------------------------------------------------===//
+
+class CudaSession {
+ public:
+  explicit CudaSession(const cuda::CudaDriver& driver) : cu_(driver) {
+    check(cu_.cuDeviceGet(&device_, 0), "cuDeviceGet");
+    check(cu_.cuDevicePrimaryCtxRetain(&context_, device_), "cuDevicePrimaryCtxRetain");
+    check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+    char name[256] = {};
+    cu_.cuDeviceGetName(name, sizeof(name), device_);
+    int major = 0;
+    int minor = 0;
+    cu_.cuDeviceGetAttribute(&major, cuda::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device_);
+    cu_.cuDeviceGetAttribute(&minor, cuda::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device_);
+    description_ = fmt::format("{}, sm_{}{}", name, major, minor);
+  }
+  ~CudaSession() {
+    for (cuda::CUdeviceptr p : buffers_) cu_.cuMemFree(p);
+    if (module_) cu_.cuModuleUnload(module_);
+    if (context_) cu_.cuDevicePrimaryCtxRelease(device_);
+  }
+  CudaSession(const CudaSession&) = delete;
+  CudaSession& operator=(const CudaSession&) = delete;
+
+  const std::string& description() const { return description_; }
+
+  void check(cuda::CUresult result, const char* what) const {
+    if (result != cuda::CUDA_SUCCESS) throw std::runtime_error(fmt::format("{}: {}", what, cu_.error_text(result)));
+  }
+
+  void load_module(const std::string& ptx, const std::string& file) {
+    std::vector<char> log(16384, '\0');
+    int options[] = {cuda::CU_JIT_ERROR_LOG_BUFFER, cuda::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void* values[] = {log.data(), reinterpret_cast<void*>(log.size())};
+    const cuda::CUresult result = cu_.cuModuleLoadDataEx(&module_, ptx.c_str(), 2, options, values);
+    if (result != cuda::CUDA_SUCCESS)
+      throw std::runtime_error(fmt::format("{}: the driver's PTX JIT failed: {}: {}", file, cu_.error_text(result), log.data()));
+  }
+
+  cuda::CUfunction function(const std::string& name) {
+    cuda::CUfunction fn = nullptr;
+    check(cu_.cuModuleGetFunction(&fn, module_, name.c_str()), name.c_str());
+    return fn;
+  }
+
+  cuda::CUdeviceptr alloc(size_t bytes) {
+    cuda::CUdeviceptr p = 0;
+    check(cu_.cuMemAlloc(&p, std::max<size_t>(bytes, 4)), "cuMemAlloc");
+    buffers_.push_back(p);
+    return p;
+  }
+
+  void free_all() {
+    for (cuda::CUdeviceptr p : buffers_) cu_.cuMemFree(p);
+    buffers_.clear();
+  }
+
+  const cuda::CudaDriver& cu() const { return cu_; }
+
+ private:
+  const cuda::CudaDriver& cu_;
+  cuda::CUdevice device_ = 0;
+  cuda::CUcontext context_ = nullptr;
+  cuda::CUmodule module_ = nullptr;
+  std::vector<cuda::CUdeviceptr> buffers_;
+  std::string description_;
+};
+
+// Device buffers of one kernel, by parameter name.
+struct CudaBuffers {
+  cuda::CUdeviceptr w = 0;
+  cuda::CUdeviceptr x = 0;
+  cuda::CUdeviceptr scratch = 0;
+  cuda::CUdeviceptr y = 0;
+  cuda::CUdeviceptr get(const std::string& name) const {
+    if (name == "w") return w;
+    if (name == "x") return x;
+    if (name == "scratch") return scratch;
+    if (name == "y") return y;
+    throw std::runtime_error("manifest: unknown launch argument '" + name + "'");
+  }
+};
+
+void launch_all(CudaSession& s, const std::vector<cuda::CUfunction>& functions, const Kernel& kernel,
+                const CudaBuffers& buffers) {
+  for (size_t i = 0; i < kernel.launches.size(); ++i) {
+    const Launch& l = kernel.launches[i];
+    std::vector<cuda::CUdeviceptr> values;
+    for (const std::string& arg : l.args) values.push_back(buffers.get(arg));
+    std::vector<void*> params;
+    for (cuda::CUdeviceptr& v : values) params.push_back(&v);
+    s.check(s.cu().cuLaunchKernel(functions[i], l.grid, 1, 1, l.block, 1, 1, l.shared_bytes, nullptr, params.data(),
+                                  nullptr),
+            l.function.c_str());
+  }
+}
+
+double elapsed_seconds(CudaSession& s, const std::function<void()>& work, int iterations) {
+  cuda::CUevent start = nullptr;
+  cuda::CUevent stop = nullptr;
+  s.check(s.cu().cuEventCreate(&start, 0), "cuEventCreate");
+  s.check(s.cu().cuEventCreate(&stop, 0), "cuEventCreate");
+  s.check(s.cu().cuEventRecord(start, nullptr), "cuEventRecord");
+  for (int i = 0; i < iterations; ++i) work();
+  s.check(s.cu().cuEventRecord(stop, nullptr), "cuEventRecord");
+  s.check(s.cu().cuEventSynchronize(stop), "cuEventSynchronize");
+  float ms = 0;
+  s.check(s.cu().cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+  s.cu().cuEventDestroy(start);
+  s.cu().cuEventDestroy(stop);
+  return ms / 1e3 / iterations;
+}
+
+void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o, Tally& tally) {
+  std::string reason;
+  const cuda::CudaDriver* driver = cuda::CudaDriver::load(&reason);
+  int selected_count = 0;
+  for (const Kernel& kernel : chip.kernels) selected_count += selected(kernel, o) && (o.perf || !is_perf_shape(kernel));
+  if (!driver) {
+    fmt::print("{} ({}): skipped {} kernels: {}\n", chip.chip, chip.file, selected_count, reason);
+    tally.skipped += selected_count;
+    return;
+  }
+  const fs::path file = bundle / chip.file;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", file.string()));
+  const std::string ptx((std::istreambuf_iterator<char>(in)), {});
+  CudaSession session(*driver);
+  session.load_module(ptx, file.string());
+  fmt::print("{} ({}, on {}; PTX compiled by the driver)\n", chip.chip, chip.file, session.description());
+
+  double copy_bandwidth = 0;
+  for (const Kernel& kernel : chip.kernels) {
+    if (!selected(kernel, o)) continue;
+    const bool perf = is_perf_shape(kernel);
+    if (perf && !o.perf) continue;
+    std::vector<cuda::CUfunction> functions;
+    for (const Launch& l : kernel.launches) functions.push_back(session.function(l.function));
+    CheckData data = make_data(kernel, o.seed, true);
+    CudaBuffers buffers;
+    buffers.w = session.alloc(data.weights.size());
+    buffers.x = session.alloc(data.x.size() * sizeof(float));
+    buffers.y = session.alloc(data.reference.size() * sizeof(float));
+    if (kernel.scratch_bytes) buffers.scratch = session.alloc(static_cast<size_t>(kernel.scratch_bytes));
+    auto& cu = session.cu();
+    session.check(cu.cuMemcpyHtoD(buffers.w, data.weights.data(), data.weights.size()), "cuMemcpyHtoD");
+    session.check(cu.cuMemcpyHtoD(buffers.x, data.x.data(), data.x.size() * sizeof(float)), "cuMemcpyHtoD");
+    session.check(cu.cuMemsetD32(buffers.y, 0x7FC00000u, data.reference.size()), "cuMemsetD32");  // NaN
+    launch_all(session, functions, kernel, buffers);
+    session.check(cu.cuCtxSynchronize(), kernel.name.c_str());
+    std::vector<float> y(data.reference.size());
+    session.check(cu.cuMemcpyDtoH(y.data(), buffers.y, y.size() * sizeof(float)), "cuMemcpyDtoH");
+    report(tally, kernel, compare(kernel, y, data.reference));
+
+    if (perf) {
+      // Weights in rotation, 256 MiB in all, so that repeated launches read DRAM, not L2.
+      const size_t copies = std::max<size_t>(2, (256u << 20) / data.weights.size() + 1);
+      std::vector<CudaBuffers> rotation(copies, buffers);
+      for (size_t i = 1; i < copies; ++i) {
+        rotation[i].w = session.alloc(data.weights.size());
+        session.check(cu.cuMemcpyHtoD(rotation[i].w, data.weights.data(), data.weights.size()), "cuMemcpyHtoD");
+      }
+      if (copy_bandwidth == 0) {
+        const size_t bytes = 512u << 20;
+        cuda::CUdeviceptr src = session.alloc(bytes);
+        cuda::CUdeviceptr dst = session.alloc(bytes);
+        session.check(cu.cuMemsetD32(src, 0, bytes / 4), "cuMemsetD32");
+        auto copy = [&] { session.check(cu.cuMemcpyDtoDAsync(dst, src, bytes, nullptr), "cuMemcpyDtoD"); };
+        copy();
+        const double seconds = elapsed_seconds(session, copy, 20);
+        copy_bandwidth = 2.0 * bytes / seconds / 1e9;
+        fmt::print("        perf: device-to-device copy of 512 MiB: {:.1f} GB/s read + written ({:.1f} GB/s of bytes read)\n",
+                   copy_bandwidth, copy_bandwidth / 2);
+      }
+      size_t turn = 0;
+      auto run = [&] { launch_all(session, functions, kernel, rotation[turn++ % copies]); };
+      for (int i = 0; i < 3; ++i) run();
+      const int iterations = std::max(o.perf_iterations, static_cast<int>(copies));
+      const double seconds = elapsed_seconds(session, run, iterations);
+      const double bandwidth = kernel.weight_bytes / seconds / 1e9;
+      std::string product_only;
+      if (functions.size() > 1) {
+        // The product alone, without the activation quantizer's launch.
+        Kernel last = kernel;
+        last.launches = {kernel.launches.back()};
+        const std::vector<cuda::CUfunction> product = {functions.back()};
+        auto run_product = [&] { launch_all(session, product, last, rotation[turn++ % copies]); };
+        const double product_seconds = elapsed_seconds(session, run_product, iterations);
+        product_only = fmt::format("  (product alone {:.1f} us, {:.1f} GB/s)", product_seconds * 1e6,
+                                   kernel.weight_bytes / product_seconds / 1e9);
+      }
+      fmt::print("        perf {:<46} {:7.1f} us {:7.1f} GB/s of weights read = {:5.1f}% of the copy's read + write "
+                 "rate, {:5.1f}% of its read rate{}\n",
+                 kernel.name, seconds * 1e6, bandwidth, 100.0 * bandwidth / copy_bandwidth,
+                 200.0 * bandwidth / copy_bandwidth, product_only);
+    }
+    session.free_all();
+  }
+}
+
+int run_kernel_check(const CheckOptions& options) {
+  CheckOptions o = options;
+  if (o.seed == 0) o.seed = std::random_device{}() | static_cast<uint64_t>(std::random_device{}()) << 32;
+  std::vector<fs::path> bundles;
+  fs::path temporary;
+  if (!o.targets.empty()) {
+    if (!o.bundle.empty()) usage("give a bundle or --target, not both");
+#ifdef LLMC_HAVE_COMPILER
+    temporary = fs::temp_directory_path() / fmt::format("llmc-kernel-check-{}", ::getpid());
+    for (const std::string& chip : o.targets) {
+      const fs::path dir = temporary / (chip + ".llmc");
+      const int status = build_check_suite(chip, o.quants, o.perf, dir.string());
+      if (status != kExitOk) return status;
+      bundles.push_back(dir);
+    }
+#else
+    usage("--target needs an llmc built with the compiler; build the suite elsewhere with "
+          "`llmc build --check-suite --target CHIP -o suite.llmc` and pass the bundle");
+#endif
+  } else {
+    if (o.bundle.empty()) usage("give a bundle (BUNDLE.llmc) or --target CHIP");
+    bundles.push_back(o.bundle);
+  }
+
+  fmt::print("llmc kernel-check: seed {:#x} (--seed {:#x} repeats these inputs)\n", o.seed, o.seed);
+  Tally tally;
+  for (const fs::path& bundle : bundles) {
+    for (const Chip& chip : read_manifest(bundle)) {
+      if (chip.format == "elf-shared-object") {
+        check_cpu(bundle, chip, o, tally);
+      } else if (chip.format == "ptx") {
+        check_cuda(bundle, chip, o, tally);
+      } else {
+        int count = 0;
+        for (const Kernel& kernel : chip.kernels) count += selected(kernel, o) && (o.perf || !is_perf_shape(kernel));
+        fmt::print("{} ({}): not run: {} kernels are compiled and inspected only (no AMD runtime here)\n", chip.chip,
+                   chip.file, count);
+        tally.skipped += count;
+      }
+    }
+  }
+  if (!temporary.empty() && !o.keep) {
+    std::error_code ec;
+    fs::remove_all(temporary, ec);
+  }
+  fmt::print("kernel-check: {} passed, {} failed, {} skipped\n", tally.passed, tally.failed, tally.skipped);
+  if (tally.failed) return kExitError;
+  if (tally.passed == 0) fmt::print("kernel-check: skipped (nothing ran on this machine)\n");
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_kernel_check(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<CheckOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "kernel-check", "Run a bundle's kernels against the CPU reference on random inputs (and measure GB/s)");
+  sub->add_option("bundle", o->bundle, "Bundle directory (llmc build ... -o BUNDLE.llmc)");
+  sub->add_option("-t,--target", o->targets, "Build the check suite for this chip first (needs the compiler; repeatable)");
+  sub->add_option("--quant", o->quants, "Only kernels of these types (repeatable)");
+  sub->add_flag("--perf", o->perf, "Also run the benchmark shapes and report GB/s");
+  sub->add_option("--seed", o->seed, "Inputs' seed (default: a fresh one, printed)");
+  sub->add_option("--iterations", o->perf_iterations, "Timed launches per perf shape")->check(CLI::Range(1, 100000))->capture_default_str();
+  sub->add_flag("--keep", o->keep, "With --target: keep the suite bundle (its path is printed by the build)");
+  sub->callback([o, &exit_code] { exit_code = run_kernel_check(*o); });
+}
+
+}  // namespace llmc::cli
