@@ -16,6 +16,7 @@
 
 #include <cstring>
 
+#include "../devices/cpu/quant_blocks.h"
 #include "cpu_features.h"
 #include "llmc/quants.h"
 #include "row_dot.h"
@@ -30,28 +31,10 @@ namespace llmc::exec {
 #if LLMC_EXEC_X86
 namespace {
 
-// ggml's block layouts (ggml-common.h).
-struct BlockQ4_0 {
-  uint16_t d;
-  uint8_t qs[16];  // element j in the low nibble of qs[j], element j + 16 in the high nibble
-};
-struct BlockQ8_0 {
-  uint16_t d;
-  int8_t qs[32];
-};
-struct BlockQ6_K {
-  uint8_t ql[128];  // low four bits
-  uint8_t qh[64];   // high two bits
-  int8_t scales[16];
-  uint16_t d;
-};
-struct BlockQ8_K {
-  float d;
-  int8_t qs[256];
-  int16_t bsums[16];
-};
-static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ6_K) == 210 &&
-              sizeof(BlockQ8_K) == 292);
+using cpu::BlockQ4_0;
+using cpu::BlockQ6_K;
+using cpu::BlockQ8_0;
+using cpu::BlockQ8_K;
 
 #define LLMC_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define LLMC_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
