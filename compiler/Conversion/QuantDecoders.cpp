@@ -4,7 +4,6 @@
 #include "QuantDecoders.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "llmc/compiler/TargetInfo.h"
 

@@ -1,6 +1,5 @@
 #include "llmc/compiler/KernelPipeline.h"
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 

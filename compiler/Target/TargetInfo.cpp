@@ -2,7 +2,6 @@
 // already abstracts shuffles and workgroup memory).
 #include "llmc/compiler/TargetInfo.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 #include "TargetFactories.h"

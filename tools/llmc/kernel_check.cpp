@@ -238,7 +238,7 @@ void report(Tally& tally, const Kernel& kernel, const Comparison& c) {
   const double bound = error_bound(kernel.method);
   const bool pass = c.finite && c.error <= bound;
   pass ? ++tally.passed : ++tally.failed;
-  fmt::print("  {}  {:<44} {:<6} {:>5}x{:<5} b{} {:<4}  err {:.2e} (bound {:.0e}){}\n", pass ? "PASS" : "FAIL",
+  fmt::print("  {}  {:<46} {:<6} {:>5}x{:<5} b{} {:<4}  err {:.2e} (bound {:.1e}){}\n", pass ? "PASS" : "FAIL",
              kernel.name, kernel.quant, kernel.rows, kernel.cols, kernel.batch, kernel.method, c.error, bound,
              c.finite ? "" : "  non-finite output: " + c.first_bad);
 }

@@ -11,10 +11,13 @@ def LowerQMatVecPass : Pass<"llmc-lower-qmatvec", "::mlir::ModuleOp"> {
     Replaces every `llmc.qmatvec` with a call of a kernel generated for one chip. For NVPTX and
     AMDGPU the kernel is a `gpu.func` in the module's `gpu.module @llmc_kernels` (created with the
     chip's target attribute) and the op becomes `gpu.launch_func`; on chips with an int8 dot
-    instruction, Q4_0 and Q8_0 weights get a second kernel that quantizes x to int8 blocks first.
+    instruction, the types with an integer kernel (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)
+    multiply int8-quantized activations by dp4a / v_dot4; with fewer than 16 rows per workgroup a
+    second kernel quantizes x first.
     For x86 the kernel is a `func.func` over a range of rows (scf loops, vector arithmetic) and the
     op becomes a `func.call` over all rows. The tuning attribute (or the chip's default from
-    targets/chips.json) sets rows per workgroup, warps, bytes per lane step and unroll.
+    targets/chips.json) sets rows per workgroup, warps, bytes per lane step and unroll; kernel
+    names say the type, shape, dot method and tuning.
 
     Before:
 
@@ -27,11 +30,11 @@ def LowerQMatVecPass : Pass<"llmc-lower-qmatvec", "::mlir::ModuleOp"> {
 
     ```mlir
     gpu.module @llmc_kernels [#nvvm.target<chip = "sm_61", features = "+ptx60">] {
-      gpu.func @llmc_quantize_q8_c256_b1(...) kernel { ... }
-      gpu.func @llmc_qmatvec_q8_0_r64_c256_b1(...) kernel { ... }
+      gpu.func @llmc_qmatvec_q8_0_64x256_b1_int8_r1w4v2u1(...) kernel { ... }
+      gpu.func @llmc_quantize_q8_256_b1(...) kernel { ... }
     }
-    gpu.launch_func @llmc_kernels::@llmc_quantize_q8_c256_b1 ...
-    gpu.launch_func @llmc_kernels::@llmc_qmatvec_q8_0_r64_c256_b1 ...
+    gpu.launch_func @llmc_kernels::@llmc_quantize_q8_256_b1 ...
+    gpu.launch_func @llmc_kernels::@llmc_qmatvec_q8_0_64x256_b1_int8_r1w4v2u1 ...
     ```
   }];
   let dependentDialects = [
