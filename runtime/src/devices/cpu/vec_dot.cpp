@@ -228,6 +228,21 @@ float dot_q3_k_q8_k(const void* w_row, const void* x_row, int64_t nb) {
   return sum.total();
 }
 
+// Q4_K and Q5_K share the block term: eight groups of 32 unsigned codes, each with a 6-bit scale
+// and a 6-bit min, against Q8_K activations whose per-16 sums give the min correction.
+float k_block_term(const uint8_t* scales, uint16_t d16, uint16_t dmin16, const int8_t* codes, const BlockQ8_K& x) {
+  int isum = 0;
+  int min_sum = 0;
+  for (int g = 0; g < 8; ++g) {
+    const ScaleMin sm = q4k_scale_min(scales, g);
+    isum += sm.scale * dot_i8_32(codes + 32 * g, x.qs + 32 * g);
+    min_sum += sm.min * (x.bsums[2 * g] + x.bsums[2 * g + 1]);
+  }
+  const float d = x.d * fp16_to_fp32(d16);
+  const float dmin = x.d * fp16_to_fp32(dmin16);
+  return d * static_cast<float>(isum) - dmin * static_cast<float>(min_sum);
+}
+
 float dot_q4_k_q8_k(const void* w_row, const void* x_row, int64_t nb) {
   const auto* w = static_cast<const BlockQ4_K*>(w_row);
   const auto* x = static_cast<const BlockQ8_K*>(x_row);
@@ -240,16 +255,7 @@ float dot_q4_k_q8_k(const void* w_row, const void* x_row, int64_t nb) {
         codes[64 * chunk + 32 + l] = static_cast<int8_t>(w[i].qs[32 * chunk + l] >> 4);
       }
     }
-    int isum = 0;
-    int min_sum = 0;
-    for (int g = 0; g < 8; ++g) {
-      const ScaleMin sm = q4k_scale_min(w[i].scales, g);
-      isum += sm.scale * dot_i8_32(codes + 32 * g, x[i].qs + 32 * g);
-      min_sum += sm.min * (x[i].bsums[2 * g] + x[i].bsums[2 * g + 1]);
-    }
-    const float d = x[i].d * fp16_to_fp32(w[i].d);
-    const float dmin = x[i].d * fp16_to_fp32(w[i].dmin);
-    sum.add(i, d * static_cast<float>(isum) - dmin * static_cast<float>(min_sum));
+    sum.add(i, k_block_term(w[i].scales, w[i].d, w[i].dmin, codes, x[i]));
   }
   return sum.total();
 }
@@ -267,16 +273,7 @@ float dot_q5_k_q8_k(const void* w_row, const void* x_row, int64_t nb) {
         codes[64 * chunk + 32 + l] = static_cast<int8_t>((q >> 4) | ((qh >> (2 * chunk + 1)) & 1) << 4);
       }
     }
-    int isum = 0;
-    int min_sum = 0;
-    for (int g = 0; g < 8; ++g) {
-      const ScaleMin sm = q4k_scale_min(w[i].scales, g);
-      isum += sm.scale * dot_i8_32(codes + 32 * g, x[i].qs + 32 * g);
-      min_sum += sm.min * (x[i].bsums[2 * g] + x[i].bsums[2 * g + 1]);
-    }
-    const float d = x[i].d * fp16_to_fp32(w[i].d);
-    const float dmin = x[i].d * fp16_to_fp32(w[i].dmin);
-    sum.add(i, d * static_cast<float>(isum) - dmin * static_cast<float>(min_sum));
+    sum.add(i, k_block_term(w[i].scales, w[i].d, w[i].dmin, codes, x[i]));
   }
   return sum.total();
 }
