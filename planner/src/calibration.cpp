@@ -1,8 +1,12 @@
 #include "llmc/planner/calibration.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -107,6 +111,7 @@ std::vector<CalibrationResult> evaluate_calibration(const std::vector<Calibratio
     if (extra_us > 0) {
       const double extra = r.kernels * extra_us * 1e-6;
       r.link_seconds += extra;
+      if (row.ollama) r.ollama_seconds = r.kernels * kKernelUsOllama * 1e-6;
       r.predicted_decode = 1.0 / (1.0 / r.predicted_decode + extra);
     }
     out.push_back(std::move(r));
@@ -114,53 +119,168 @@ std::vector<CalibrationResult> evaluate_calibration(const std::vector<Calibratio
   return out;
 }
 
-FamilyConstants fit_family(const std::vector<CalibrationResult>& results, const FamilyConstants& prior) {
+namespace {
+
+// Minimises sum_i w_i (a_i . x - b_i)^2 + lambda sum_j ((x_j - p_j) / p_j)^2 with lo <= x <= hi:
+// normal equations over the free variables, clamping any that leave their bounds and solving again.
+template <size_t N>
+std::array<double, N> solve_bounded_ridge(const std::vector<std::array<double, N>>& a, const std::vector<double>& b,
+                                          const std::vector<double>& w, const std::array<double, N>& p, double lambda,
+                                          const std::array<double, N>& lo, const std::array<double, N>& hi) {
+  std::array<double, N> x{};
+  std::array<bool, N> fixed{};
+  for (size_t round = 0; round <= N; ++round) {
+    std::vector<size_t> free;
+    for (size_t j = 0; j < N; ++j)
+      if (!fixed[j]) free.push_back(j);
+    const size_t F = free.size();
+    std::vector<std::vector<double>> m(F, std::vector<double>(F + 1, 0.0));
+    for (size_t i = 0; i < a.size(); ++i) {
+      double rhs = b[i];
+      for (size_t j = 0; j < N; ++j)
+        if (fixed[j]) rhs -= a[i][j] * x[j];
+      for (size_t u = 0; u < F; ++u) {
+        for (size_t v = 0; v < F; ++v) m[u][v] += w[i] * a[i][free[u]] * a[i][free[v]];
+        m[u][F] += w[i] * a[i][free[u]] * rhs;
+      }
+    }
+    for (size_t u = 0; u < F; ++u) {
+      const double pj = p[free[u]];
+      m[u][u] += lambda / (pj * pj);
+      m[u][F] += lambda / pj;
+    }
+    // Gauss-Jordan elimination with partial pivoting (the ridge keeps the matrix positive definite).
+    for (size_t col = 0; col < F; ++col) {
+      size_t piv = col;
+      for (size_t r = col + 1; r < F; ++r)
+        if (std::fabs(m[r][col]) > std::fabs(m[piv][col])) piv = r;
+      std::swap(m[col], m[piv]);
+      for (size_t r = 0; r < F; ++r) {
+        if (r == col || m[col][col] == 0) continue;
+        const double f = m[r][col] / m[col][col];
+        for (size_t k = col; k <= F; ++k) m[r][k] -= f * m[col][k];
+      }
+    }
+    bool clamped = false;
+    for (size_t u = 0; u < F; ++u) {
+      const size_t j = free[u];
+      x[j] = m[u][u] != 0 ? m[u][F] / m[u][u] : p[j];
+      if (x[j] < lo[j] || x[j] > hi[j]) {
+        x[j] = std::clamp(x[j], lo[j], hi[j]);
+        fixed[j] = clamped = true;
+      }
+    }
+    if (!clamped) break;
+  }
+  return x;
+}
+
+}  // namespace
+
+FamilyFit fit_family(const std::vector<CalibrationResult>& results, const FamilyConstants& prior) {
   constexpr size_t C = static_cast<size_t>(QuantClass::Count);
-  constexpr size_t N = C + 2;  // 1/eff per class, kernel seconds, token seconds
-  std::array<double, N> p{};
-  for (size_t c = 0; c < C; ++c) p[c] = 1.0 / prior.bw_eff[c];
-  p[C] = prior.kernel_us * 1e-6;
-  p[C + 1] = prior.token_us * 1e-6;
-  // Normal equations of: sum_i ((a_i . x + link_i - t_i) / t_i)^2 + lambda * sum_j ((x_j - p_j) / p_j)^2.
-  constexpr double lambda = 0.02;
-  std::array<std::array<double, N + 1>, N> m{};
-  for (const auto& r : results) {
-    if (r.family != prior.family) continue;
-    const double t = 1.0 / r.row.decode;
-    std::array<double, N> a{};
-    for (size_t c = 0; c < C; ++c) a[c] = r.class_seconds[c] / t;
-    a[C] = r.kernels / t;
-    a[C + 1] = 1.0 / t;
-    const double rhs = (t - r.link_seconds) / t;
-    for (size_t i = 0; i < N; ++i) {
-      for (size_t j = 0; j < N; ++j) m[i][j] += a[i] * a[j];
-      m[i][N] += a[i] * rhs;
+  // Unknowns: 1 / bw_eff per class, seconds per kernel, seconds per token, Ollama's extra seconds per kernel.
+  constexpr size_t N = C + 3;
+  constexpr size_t kKernel = C, kToken = C + 1, kOllama = C + 2;
+  std::vector<const CalibrationResult*> rows;
+  size_t n_ollama = 0;
+  for (const auto& r : results)
+    if (r.family == prior.family) {
+      rows.push_back(&r);
+      n_ollama += r.row.ollama;
     }
-  }
-  for (size_t j = 0; j < N; ++j) {
-    m[j][j] += lambda / (p[j] * p[j]);
-    m[j][N] += lambda / p[j];
-  }
-  // Gaussian elimination with partial pivoting.
-  for (size_t col = 0; col < N; ++col) {
-    size_t piv = col;
-    for (size_t r = col + 1; r < N; ++r)
-      if (std::fabs(m[r][col]) > std::fabs(m[piv][col])) piv = r;
-    std::swap(m[col], m[piv]);
-    for (size_t r = 0; r < N; ++r) {
-      if (r == col || m[col][col] == 0) continue;
-      const double f = m[r][col] / m[col][col];
-      for (size_t k = col; k <= N; ++k) m[r][k] -= f * m[col][k];
-    }
-  }
-  FamilyConstants out = prior;
+  FamilyFit fit;
+  fit.constants = prior;
+  fit.rows = rows.size();
+  // The runner offset is only separable from kernel_us with several rows of each runner.
+  fit.ollama_fitted = n_ollama >= 3 && rows.size() - n_ollama >= 3;
+
+  std::array<double, N> p{}, lo{}, hi{};
   for (size_t c = 0; c < C; ++c) {
-    const double x = m[c][N] / m[c][c];
-    out.bw_eff[c] = std::clamp(1.0 / std::max(x, 1.0), 0.05, 0.9);
+    p[c] = 1.0 / prior.bw_eff[c];
+    lo[c] = 1.0 / 0.9;
+    hi[c] = 1.0 / 0.05;
   }
-  out.kernel_us = std::max(0.0, m[C][N] / m[C][C] * 1e6);
-  out.token_us = std::max(0.0, m[C + 1][N] / m[C + 1][C + 1] * 1e6);
-  return out;
+  p[kKernel] = std::max(prior.kernel_us, 0.1) * 1e-6;
+  p[kToken] = std::max(prior.token_us, 10.0) * 1e-6;
+  p[kOllama] = kKernelUsOllama * 1e-6;
+  for (size_t j = C; j < N; ++j) hi[j] = 1.0;  // seconds: no upper bound in practice
+  if (!fit.ollama_fitted) lo[kOllama] = hi[kOllama] = p[kOllama];
+
+  // Predicted seconds per token = a . x + b0 (b0: links, and the known offset of builds without CUDA graphs).
+  std::vector<std::array<double, N>> a(rows.size());
+  std::vector<double> b0(rows.size()), t(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = *rows[i];
+    for (size_t c = 0; c < C; ++c) a[i][c] = r.class_seconds[c];
+    a[i][kKernel] = r.kernels;
+    a[i][kToken] = 1.0;
+    a[i][kOllama] = r.row.ollama ? r.kernels : 0.0;
+    b0[i] = r.link_seconds - r.ollama_seconds;
+    t[i] = 1.0 / r.row.decode;
+  }
+
+  // Least squares of the relative errors, plus a steep quadratic penalty on the part of any error
+  // beyond kBand: the requirement is a bound on every row, and inside it the usual least squares
+  // keeps the mean error low. Semismooth Newton: the rows outside the band get a penalty row aimed
+  // at the band's edge, and the set is updated until it settles. Each residual is scaled by the row's
+  // current predicted time, so at convergence it is the error of the predicted t/s.
+  // kBand is the +-20% requirement less a margin for rounding the constants to two digits.
+  constexpr double lambda = 0.2;
+  constexpr double kBand = 0.19;
+  constexpr double kPenalty = 1e4;
+  constexpr int kIterations = 100;
+  const size_t n = rows.size();
+  std::vector<double> scale = t;
+  std::array<double, N> x = p, best = p;
+  double best_objective = std::numeric_limits<double>::infinity();
+  auto predict = [&](const std::array<double, N>& v, size_t i) {
+    double pred = b0[i];
+    for (size_t j = 0; j < N; ++j) pred += a[i][j] * v[j];
+    return pred;
+  };
+  for (int it = 0; it < kIterations && n > 0; ++it) {
+    std::vector<std::array<double, N>> as;
+    std::vector<double> bs, ws;
+    for (size_t i = 0; i < n; ++i) {
+      std::array<double, N> ai{};
+      for (size_t j = 0; j < N; ++j) ai[j] = a[i][j] / scale[i];
+      const double bi = (t[i] - b0[i]) / scale[i];
+      as.push_back(ai);
+      bs.push_back(bi);
+      ws.push_back(1.0);
+      const double r = (predict(x, i) - t[i]) / scale[i];
+      if (it > 0 && std::fabs(r) > kBand) {  // a penalty row aimed at the band's edge
+        as.push_back(ai);
+        bs.push_back(bi + std::copysign(kBand, r));
+        ws.push_back(kPenalty);
+      }
+    }
+    x = solve_bounded_ridge<N>(as, bs, ws, p, lambda, lo, hi);
+    double objective = 0;
+    for (size_t j = 0; j < N; ++j) objective += lambda * std::pow((x[j] - p[j]) / p[j], 2);
+    for (size_t i = 0; i < n; ++i) {
+      scale[i] = predict(x, i);
+      const double r = (scale[i] - t[i]) / scale[i];
+      objective += r * r + kPenalty * std::pow(std::max(0.0, std::fabs(r) - kBand), 2);
+    }
+    if (objective < best_objective) {
+      best_objective = objective;
+      best = x;
+    }
+  }
+  x = best;
+
+  for (size_t c = 0; c < C; ++c) fit.constants.bw_eff[c] = 1.0 / x[c];
+  fit.constants.kernel_us = x[kKernel] * 1e6;
+  fit.constants.token_us = x[kToken] * 1e6;
+  fit.ollama_kernel_us = x[kOllama] * 1e6;
+  for (size_t i = 0; i < n; ++i) {
+    const double e = std::fabs(t[i] / predict(x, i) - 1);
+    fit.worst_error = std::max(fit.worst_error, e);
+    fit.mean_error += e / static_cast<double>(n);
+  }
+  return fit;
 }
 
 }  // namespace llmc::planner

@@ -21,7 +21,7 @@ QuantClass quant_class(GgmlType t) {
     case GgmlType::Q8_1:
     case GgmlType::IQ4_NL: return QuantClass::Legacy;
     case GgmlType::Q2_K:
-    case GgmlType::Q3_K:
+    case GgmlType::Q3_K: return QuantClass::KLow;
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K:

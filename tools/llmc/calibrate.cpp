@@ -1,8 +1,9 @@
 // `llmc calibrate FILE [--fit]`: the planner's predictions next to measured speeds, and the
-// least-squares fit of each GPU family's constants (docs/cost-model.md).
+// fit of each GPU family's constants (docs/cost-model.md).
 #include <cmath>
 #include <memory>
 #include <set>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -34,7 +35,8 @@ int run_calibrate(const std::string& path, bool fit) {
   if (fit) {
     std::set<std::string> families;
     for (const auto& r : results) families.insert(r.family);
-    fmt::print("\nfitted constants (bw_eff: float, legacy, k-quant, i-quant, fp4):\n");
+    fmt::print("\nfitted constants, one step from those in use\n"
+               "(bw_eff: float, legacy, k-quant, k-low, i-quant, fp4):\n");
     for (const auto& fam : families) {
       const auto* prior = &planner::family_constants(planner::Engine::LlamaCpp, fam == "pascal" ? "sm_61"
                                                                                  : fam == "hopper" ? "sm_90"
@@ -43,9 +45,15 @@ int run_calibrate(const std::string& path, bool fit) {
                                                                                  : fam == "volta"  ? "sm_70"
                                                                                  : fam == "rdna3"  ? "gfx1100"
                                                                                                    : "x86-64");
-      const auto f = planner::fit_family(results, *prior);
-      fmt::print("  {:<8} bw_eff {:.2f} {:.2f} {:.2f} {:.2f} {:.2f}   kernel_us {:.1f}   token_us {:.0f}\n", f.family,
-                 f.bw_eff[0], f.bw_eff[1], f.bw_eff[2], f.bw_eff[3], f.bw_eff[4], f.kernel_us, f.token_us);
+      const auto fit = planner::fit_family(results, *prior);
+      const auto& f = fit.constants;
+      std::string eff;
+      for (double e : f.bw_eff) eff += fmt::format(" {:.2f}", e);
+      fmt::print("  {:<8} bw_eff{}   kernel_us {:.1f}   token_us {:.0f}   {} rows: worst {:.1f}%, mean {:.1f}%\n",
+                 f.family, eff, f.kernel_us, f.token_us, fit.rows, 100 * fit.worst_error, 100 * fit.mean_error);
+      if (fit.ollama_fitted)
+        fmt::print("  {:<8} ollama_kernel_us {:.1f} (fitted on its rows of both runners; in use: {:.1f})\n", "",
+                   fit.ollama_kernel_us, planner::kKernelUsOllama);
     }
   }
   return worst <= 0.2 ? kExitOk : kExitError;

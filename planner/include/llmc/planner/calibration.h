@@ -26,9 +26,10 @@ struct CalibrationRow {
 // Extra cost per kernel launch, in microseconds, of llama.cpp builds from before CUDA graphs on the
 // GPUs that now use them (Ampere and newer): fitted on the H100 PCIe and H200 rows.
 inline constexpr double kKernelUsWithoutCudaGraphs = 4.0;
-// Extra cost per kernel of Ollama's runner over llama.cpp's (fitted on the P104-100 rows against the
-// P40 row; both Pascal, both without CUDA graphs).
-inline constexpr double kKernelUsOllama = 8.0;
+// Extra cost per kernel of Ollama's runner over llama.cpp's: fitted with the Pascal constants, the one
+// family with at least 3 rows of each runner (15 P104-100 rows through Ollama, 6 P40 rows through
+// llama.cpp; neither with CUDA graphs), which is where fit_family frees it.
+inline constexpr double kKernelUsOllama = 12.1;
 
 // Reads a llmc.calibration/1 file; throws std::runtime_error naming the file and field.
 std::vector<CalibrationRow> load_calibration(const std::string& path);
@@ -43,14 +44,27 @@ struct CalibrationResult {
   // quant class (seconds at 100% efficiency), kernel launches, and the fixed link time.
   std::array<double, static_cast<size_t>(QuantClass::Count)> class_seconds{};
   double kernels = 0;
-  double link_seconds = 0;
+  double link_seconds = 0;  // links, plus the known per-kernel offsets below
+  double ollama_seconds = 0;  // the part of link_seconds that is kernels x kKernelUsOllama
 };
 
 // Plans every row (engine llama.cpp, the row's depth) on a skeleton built from its preset.
 std::vector<CalibrationResult> evaluate_calibration(const std::vector<CalibrationRow>& rows);
 
-// Weighted least squares (relative error) of one family's constants on its rows, pulled towards
-// `prior` for classes the rows do not exercise.
-FamilyConstants fit_family(const std::vector<CalibrationResult>& results, const FamilyConstants& prior);
+// A family's constants fitted to its rows, and how well they fit.
+struct FamilyFit {
+  FamilyConstants constants;
+  double ollama_kernel_us = kKernelUsOllama;  // fitted too where the family has >= 3 rows of each runner
+  bool ollama_fitted = false;
+  size_t rows = 0;
+  double worst_error = 0;  // largest |predicted / measured - 1| of decode t/s over the family's rows
+  double mean_error = 0;
+};
+
+// Fits one family's constants to its rows: least squares of the relative decode error, reweighted
+// (Lawson) towards the smallest worst-case error, with a ridge towards `prior` so that constants the
+// rows do not pin down (an unexercised quant class, kernel vs token cost) stay put. Bandwidth
+// efficiencies are kept within [0.05, 0.9], kernel and token costs at or above zero.
+FamilyFit fit_family(const std::vector<CalibrationResult>& results, const FamilyConstants& prior);
 
 }  // namespace llmc::planner

@@ -15,8 +15,10 @@
 
 namespace llmc::planner {
 
-// Weight formats whose decode kernels reach different fractions of memory bandwidth.
-enum class QuantClass { Float, Legacy, KQuant, IQuant, Fp4, Count };
+// Weight formats whose decode kernels reach different fractions of memory bandwidth. KLow (q2_K,
+// q3_K) is apart from KQuant (q4_K..q6_K) because its unpacking costs more integer work per byte:
+// on chips with little integer throughput per byte of bandwidth (Pascal's dp4a) it is ALU-bound.
+enum class QuantClass { Float, Legacy, KQuant, KLow, IQuant, Fp4, Count };
 QuantClass quant_class(GgmlType t);
 
 // Fitted efficiency constants of one GPU family under one engine (docs/cost-model.md has the fit).
