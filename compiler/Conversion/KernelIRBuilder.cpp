@@ -117,6 +117,32 @@ Value KernelIRBuilder::loadBytes(const WeightViews& w, Value byteIndex, int64_t 
                                            llvm::MaybeAlign(alignment));
     return mlir::vector::BitCastOp::create(b, loc, bytesType, v);
   }
+  if (align == 2 && n % 4 == 0 && n >= 8 && w.words && w.halves) {
+    // Only 2-byte aligned (blocks of 18, 34, 210 bytes): n / 4 aligned words from the word
+    // boundary at or below the start, one 16-bit load for the last two bytes, and funnel shifts.
+    // n / 4 + 1 loads instead of n / 2, which matters because the L1 lookups of these strided
+    // loads, not DRAM, bound the mat-vec kernels. No byte outside [start, start + n) is read
+    // except the two before an odd-halfword start, which lie inside the same buffer.
+    Value misalign = rem(byteIndex, 4);  // 0 or 2
+    Value wordIndex = div(mlir::arith::SubIOp::create(b, loc, byteIndex, misalign), 4);
+    Value shift = shl(toI32(misalign), 3);             // 0 or 16 bits
+    Value back = mlir::arith::SubIOp::create(b, loc, constantLike(shift, 16), shift);  // 16 or 0
+    llvm::SmallVector<Value> words;
+    for (int64_t i = 0; i < n / 4; ++i)
+      words.push_back(mlir::memref::LoadOp::create(b, loc, w.words, mlir::ValueRange{add(wordIndex, i)}));
+    words.push_back(loadU16(w, add(byteIndex, n - 2)));
+    llvm::SmallVector<Value> out;
+    for (int64_t i = 0; i < n / 4; ++i) {
+      // Bytes [start + 4i, start + 4i + 4): word i alone when aligned, else the upper half of
+      // word i and the lower half of word i + 1. (hi << 16) << (16 - shift) is 0 when aligned.
+      Value low = mlir::arith::ShRUIOp::create(b, loc, words[i], shift);
+      Value high = mlir::arith::ShLIOp::create(b, loc, shl(words[i + 1], 16), back);
+      out.push_back(orI(low, high));
+    }
+    auto type = mlir::VectorType::get({n / 4}, b.getI32Type());
+    Value v = mlir::vector::FromElementsOp::create(b, loc, type, out);
+    return mlir::vector::BitCastOp::create(b, loc, bytesType, v);
+  }
   if (align >= 2 && n % 2 == 0 && w.halves) {
     auto type = mlir::VectorType::get({n / 2}, b.getI16Type());
     Value v = mlir::vector::LoadOp::create(b, loc, type, w.halves, mlir::ValueRange{div(byteIndex, 2)}, false,

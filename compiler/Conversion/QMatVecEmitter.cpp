@@ -369,7 +369,9 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   mlir::Location loc = module.getLoc();
   const int64_t rowsPerBlock = plan.tuning.rowsPerBlock;
   const int64_t warps = plan.tuning.warps;
-  const int64_t sums = rowsPerBlock * plan.batch;
+  const int64_t groupRows = plan.rowsPerGroup;
+  const int64_t groupSums = groupRows * plan.batch;  // partial sums per warp
+  const bool crossWarp = plan.warpsPerGroup > 1;
   const bool int8 = plan.method == DotMethod::Int8;
 
   mlir::Attribute sharedSpace = target.sharedMemorySpace(context);
@@ -383,7 +385,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   // Workgroup memory: cross-warp partial sums, then the staged activations (int8 codes and their
   // block scales and scaled sums, or f32 rows).
   llvm::SmallVector<mlir::Type> workgroup;
-  if (warps > 1) workgroup.push_back(sharedOf({warps * sums}, b.getF32Type()));
+  if (crossWarp) workgroup.push_back(sharedOf({warps * groupSums}, b.getF32Type()));
   if (plan.stagedActivations && int8) {
     workgroup.push_back(sharedOf({values}, b.getI8Type()));
     workgroup.push_back(sharedOf({2 * (values / 32)}, b.getF32Type()));
@@ -408,7 +410,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   } else if (!plan.stagedActivations) {
     activations.x = func.getArgument(1);
   } else {
-    auto staged = func.getWorkgroupAttributions().drop_front(warps > 1 ? 1 : 0);
+    auto staged = func.getWorkgroupAttributions().drop_front(crossWarp ? 1 : 0);
     activations = stageActivations(kb, plan, func.getArgument(1), staged, thread);
     mlir::gpu::BarrierOp::create(b, loc);
   }
@@ -417,21 +419,24 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
                                                     mlir::gpu::AddressSpaceAttr::get(context, mlir::gpu::AddressSpace::Global),
                                                     plan.kernelName));
 
-  Value firstRow = kb.mul(group, rowsPerBlock);
+  // This thread's row group: its rows, and its lane among the group's warpsPerGroup warps.
+  const int64_t groupLanes = plan.warpsPerGroup * target.warpSize();
+  Value rowGroup = kb.div(thread, groupLanes);
+  Value groupLane = kb.rem(thread, groupLanes);
+  Value firstRow = kb.add(kb.mul(group, rowsPerBlock), kb.mul(rowGroup, groupRows));
   llvm::SmallVector<Value> rowStarts;
-  for (int64_t i = 0; i < rowsPerBlock; ++i) {
+  for (int64_t i = 0; i < groupRows; ++i) {
     // Rows past the end (last workgroup) compute row `rows - 1` again and store nothing.
     Value row = kb.minIndex(kb.add(firstRow, i), kb.index(plan.rows - 1));
     rowStarts.push_back(kb.mul(row, plan.rowBytes));
   }
 
   RowDotBuilder rowDot(kb, plan, target, *decoder, weights, activations);
-  llvm::SmallVector<Value> accs = rowDot.walkRows(rowStarts, thread, plan.blockX);
+  llvm::SmallVector<Value> accs = rowDot.walkRows(rowStarts, groupLane, groupLanes);
   llvm::SmallVector<Value> partials;
   for (Value acc : accs) partials.push_back(warpSum(kb, target, rowDot.total(acc), target.warpSize()));
 
-  auto storeRow = [&](KernelIRBuilder& inner, Value rowInBlock, Value vector, Value value) {
-    Value row = inner.add(firstRow, rowInBlock);
+  auto storeRow = [&](KernelIRBuilder& inner, Value row, Value vector, Value value) {
     auto store = [&] { mlir::memref::StoreOp::create(inner.b, inner.loc, value, y, mlir::ValueRange{vector, row}); };
     if (plan.rows % rowsPerBlock == 0) {
       store();
@@ -440,28 +445,40 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
     }
   };
 
-  if (warps == 1) {
-    emitIf(kb, equals(kb, thread, 0), [&] {
-      for (int64_t i = 0; i < rowsPerBlock; ++i)
-        for (int64_t v = 0; v < plan.batch; ++v) storeRow(kb, kb.index(i), kb.index(v), partials[i * plan.batch + v]);
+  Value lane = kb.rem(thread, target.warpSize());
+  if (!crossWarp) {
+    // One warp per group: its first lane holds the totals.
+    emitIf(kb, equals(kb, lane, 0), [&] {
+      for (int64_t i = 0; i < groupRows; ++i)
+        for (int64_t v = 0; v < plan.batch; ++v)
+          storeRow(kb, kb.add(firstRow, i), kb.index(v), partials[i * plan.batch + v]);
     });
   } else {
+    // Warp w's partial sums at scratch[w * groupSums ...]; the warps of group g are consecutive.
     Value scratch = func.getWorkgroupAttributions().front();
-    Value lane = kb.rem(thread, target.warpSize());
     Value warp = kb.div(thread, target.warpSize());
     emitIf(kb, equals(kb, lane, 0), [&] {
-      for (int64_t j = 0; j < sums; ++j)
-        mlir::memref::StoreOp::create(b, loc, partials[j], scratch, mlir::ValueRange{kb.add(kb.mul(warp, sums), j)});
+      for (int64_t j = 0; j < groupSums; ++j)
+        mlir::memref::StoreOp::create(b, loc, partials[j], scratch, mlir::ValueRange{kb.add(kb.mul(warp, groupSums), j)});
     });
     mlir::gpu::BarrierOp::create(b, loc);
-    emitIf(kb, kb.lessThan(thread, kb.index(sums)), [&] {
-      Value sum = mlir::memref::LoadOp::create(b, loc, scratch, mlir::ValueRange{thread});
-      for (int64_t other = 1; other < warps; ++other) {
-        Value next = mlir::memref::LoadOp::create(b, loc, scratch, mlir::ValueRange{kb.add(thread, other * sums)});
-        sum = kb.addF(sum, next);
-      }
-      storeRow(kb, kb.div(thread, plan.batch), kb.rem(thread, plan.batch), sum);
-    });
+    // Threads t, t + blockX, ... < rows_per_block x batch finish sum j of group g.
+    mlir::scf::ForOp::create(
+        b, loc, thread, kb.index(rowsPerBlock * plan.batch), kb.index(plan.blockX), mlir::ValueRange{},
+        [&](mlir::OpBuilder& ib, mlir::Location iloc, Value t, mlir::ValueRange) {
+          KernelIRBuilder k(ib, iloc);
+          Value g = k.div(t, groupSums);
+          Value j = k.rem(t, groupSums);
+          Value base = k.add(k.mul(g, plan.warpsPerGroup * groupSums), j);
+          Value sum = mlir::memref::LoadOp::create(ib, iloc, scratch, mlir::ValueRange{base});
+          for (int64_t other = 1; other < plan.warpsPerGroup; ++other) {
+            Value next = mlir::memref::LoadOp::create(ib, iloc, scratch, mlir::ValueRange{k.add(base, other * groupSums)});
+            sum = k.addF(sum, next);
+          }
+          Value row = k.add(k.add(k.mul(group, rowsPerBlock), k.mul(g, groupRows)), k.div(j, plan.batch));
+          storeRow(k, row, k.rem(j, plan.batch), sum);
+          mlir::scf::YieldOp::create(ib, iloc);
+        });
   }
   mlir::gpu::ReturnOp::create(b, loc);
   return func;

@@ -1,6 +1,7 @@
 #include "llmc/compiler/QMatVecPlan.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include "QuantDecoders.h"
 #include "llmc/compiler/TargetInfo.h"
@@ -70,6 +71,9 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   if (target.isGpu()) {
     plan.gridX = (rows + t.rowsPerBlock - 1) / t.rowsPerBlock;
     plan.blockX = t.warps * target.warpSize();
+    plan.rowGroups = std::gcd(t.rowsPerBlock, t.warps);
+    plan.warpsPerGroup = t.warps / plan.rowGroups;
+    plan.rowsPerGroup = t.rowsPerBlock / plan.rowGroups;
   } else {
     plan.gridX = 1;
     plan.blockX = 1;
@@ -79,7 +83,7 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
     plan.stagedBytes = plan.method == DotMethod::Int8 ? values + 2 * 4 * (values / 32) : 4 * values;
     plan.stagedActivations = t.rowsPerBlock >= kStagingMinRows && plan.stagedBytes <= kStagingMaxBytes;
     if (!plan.stagedActivations) plan.stagedBytes = 0;
-    const int64_t partials = t.warps > 1 ? 4 * t.warps * t.rowsPerBlock * batch : 0;
+    const int64_t partials = plan.warpsPerGroup > 1 ? 4 * t.warps * plan.rowsPerGroup * batch : 0;
     plan.sharedBytes = plan.stagedBytes + partials;
     const int64_t limit = static_cast<int64_t>(target.chip().max_shared_mem_per_block_bytes);
     if (limit > 0 && plan.sharedBytes > limit)

@@ -4,7 +4,9 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
 
 #include "TargetFactories.h"
 
@@ -32,6 +34,35 @@ std::string_view ptxFeatureForChip(std::string_view chip) {
 }
 
 namespace {
+
+// Marks the global-memory loads of the mat-vec kernels (and their activation quantizer) as
+// invariant, so that NVPTX reads weights and activations through the read-only data path
+// (ld.global.nc). Sound because these kernels never read memory they write, apart from
+// workgroup memory (address space 3), whose loads stay as they are.
+class MarkReadOnlyLoads final : public mlir::PassWrapper<MarkReadOnlyLoads, mlir::OperationPass<mlir::gpu::GPUModuleOp>> {
+ public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MarkReadOnlyLoads)
+  llvm::StringRef getArgument() const override { return "llmc-mark-read-only-loads"; }
+
+  void runOnOperation() override {
+    getOperation().walk([](mlir::LLVM::LLVMFuncOp func) {
+      auto role = func->getAttrOfType<mlir::StringAttr>("llmc.kernel");
+      if (!role || (role.getValue() != "qmatvec" && role.getValue() != "quantize_q8")) return;
+      // Inputs (every pointer argument but the last, the output) are read-only and distinct.
+      mlir::Builder b(func.getContext());
+      const unsigned args = func.getNumArguments();
+      for (unsigned i = 0; i + 1 < args; ++i) {
+        if (!llvm::isa<mlir::LLVM::LLVMPointerType>(func.getArgument(i).getType())) continue;
+        func.setArgAttr(i, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), b.getUnitAttr());
+        func.setArgAttr(i, mlir::LLVM::LLVMDialect::getReadonlyAttrName(), b.getUnitAttr());
+      }
+      func.walk([](mlir::LLVM::LoadOp load) {
+        auto type = llvm::dyn_cast<mlir::LLVM::LLVMPointerType>(load.getAddr().getType());
+        if (type && type.getAddressSpace() != 3) load.setInvariant(true);
+      });
+    });
+  }
+};
 
 class NvptxTargetInfo final : public TargetInfo {
  public:
@@ -61,6 +92,7 @@ class NvptxTargetInfo final : public TargetInfo {
     mlir::ConvertGpuOpsToNVVMOpsOptions options;
     options.useBarePtrCallConv = true;  // kernels take plain device pointers
     kernels.addPass(mlir::createConvertGpuOpsToNVVMOps(options));
+    kernels.addPass(std::make_unique<MarkReadOnlyLoads>());
     pm.addPass(mlir::createReconcileUnrealizedCastsPass());
   }
 

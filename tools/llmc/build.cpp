@@ -45,7 +45,7 @@ struct BuildOptions {
   int jobs = 0;
   bool assembly = false;
   std::string print_assembly;
-  std::string tuning;
+  std::vector<std::string> tunings;
 };
 
 [[noreturn]] void usage(const std::string& message) { throw CLI::ValidationError(message); }
@@ -63,6 +63,8 @@ constexpr SuiteShape kPerfShapes[] = {{4096, 4096, 1}, {4096, 14336, 1}, {14336,
 constexpr GgmlType kPerfTypes[] = {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0};
 // Tunings besides the chip default: many rows per workgroup, and the one the benchmark runs.
 constexpr compiler::TuningValues kManyRows{16, 4, 4, 2};
+// Rows spread over warps and columns at once: 2 groups of 2 warps, 3 rows each.
+constexpr compiler::TuningValues kRowGroups{6, 4, 2, 1};
 constexpr compiler::TuningValues kPerfTuning{2, 4, 4, 1};
 
 GgmlType parse_type(const std::string& name, const std::string& option) {
@@ -199,7 +201,8 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
   return tuning;
 }
 
-std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants, bool perf, bool gpu) {
+std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants, bool perf, bool gpu,
+                                         const std::vector<compiler::TuningValues>& perf_tunings) {
   std::vector<GgmlType> types;
   if (quants.empty()) {
     for (uint32_t id : compiler::supportedQMatVecTypes()) types.push_back(static_cast<GgmlType>(id));
@@ -233,6 +236,7 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
       if (gpu) {
         add(type, shape, true, kManyRows, "check suite: many rows");
         add(type, shape, false, kManyRows, "check suite: many rows, f32 method");
+        add(type, shape, true, kRowGroups, "check suite: row groups of several warps");
       }
     }
   }
@@ -241,7 +245,11 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
       if (std::find(types.begin(), types.end(), type) != types.end())
         for (const SuiteShape& shape : kPerfShapes) {
           add(type, shape, true, std::nullopt, "chip default");
-          if (gpu) add(type, shape, true, kPerfTuning, "benchmark tuning");
+          if (!gpu) continue;
+          if (perf_tunings.empty()) add(type, shape, true, kPerfTuning, "benchmark tuning");
+          for (const compiler::TuningValues& t : perf_tunings) add(type, shape, true, t, "--tuning");
+          // The f32 method too: on fast chips the dequantizing path can outrun the int8 one.
+          add(type, shape, false, perf_tunings.empty() ? kPerfTuning : perf_tunings.front(), "benchmark tuning, f32 method");
         }
   return kernels;
 }
@@ -251,7 +259,8 @@ int run_build(const BuildOptions& o) {
     if (o.targets.size() != 1) usage("--print-asm needs exactly one --target");
     check_chip(o.targets[0]);
     KernelRequest request = parse_kernel(o.print_assembly, o.batch);
-    if (!o.tuning.empty()) request.tuning = parse_tuning(o.tuning);
+    if (o.tunings.size() > 1) usage("--print-asm takes one --tuning");
+    if (!o.tunings.empty()) request.tuning = parse_tuning(o.tunings.front());
     const std::string assembly = compiler::kernelAssembly(o.targets[0], request);
     std::fwrite(assembly.data(), 1, assembly.size(), stdout);
     return kExitOk;
@@ -264,9 +273,15 @@ int run_build(const BuildOptions& o) {
   if (o.perf_shapes && !o.check_suite) usage("--perf-shapes goes with --check-suite");
 
   std::optional<compiler::TuningValues> tuning;
-  if (!o.tuning.empty()) {
-    if (o.kernels.empty() && o.print_assembly.empty()) usage("--tuning goes with --kernel or --print-asm");
-    tuning = parse_tuning(o.tuning);
+  std::vector<compiler::TuningValues> perf_tunings;
+  if (!o.tunings.empty()) {
+    if (o.perf_shapes) {
+      for (const std::string& text : o.tunings) perf_tunings.push_back(parse_tuning(text));
+    } else {
+      if (o.kernels.empty()) usage("--tuning goes with --kernel, --print-asm or --perf-shapes");
+      if (o.tunings.size() > 1) usage("--kernel takes one --tuning");
+      tuning = parse_tuning(o.tunings.front());
+    }
   }
   const auto started = std::chrono::steady_clock::now();
   compiler::BundleOptions options;
@@ -314,7 +329,7 @@ int run_build(const BuildOptions& o) {
   for (const std::string& chip : usable) {
     ChipRequest request{chip, {}};
     if (o.check_suite) {
-      request.kernels = suite_kernels(o.quants, o.perf_shapes, chip != "x86-64");
+      request.kernels = suite_kernels(o.quants, o.perf_shapes, chip != "x86-64", perf_tunings);
     } else {
       request.kernels = base;
       for (KernelRequest& kernel : request.kernels) {
@@ -357,7 +372,9 @@ void register_build(CLI::App& app, int& exit_code) {
   sub->add_option("--batch", o->batch, "Vectors per product (decode batch)")->check(CLI::Range(1, 8))->capture_default_str();
   sub->add_option("-j,--jobs", o->jobs, "Compile threads (default: one per core)")->check(CLI::Range(0, 256));
   sub->add_flag("--asm", o->assembly, "Also write kernels/<chip>.s (assembly of every kernel)");
-  sub->add_option("--tuning", o->tuning, "With --kernel / --print-asm: ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL instead of the chip default");
+  sub->add_option("--tuning", o->tunings,
+                  "ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL instead of the chip default: once with --kernel / --print-asm; "
+                  "with --perf-shapes repeatable, each adds the benchmark shapes at that tuning");
   sub->add_option("--print-asm", o->print_assembly, "Print the assembly of one kernel TYPE:ROWSxCOLS for the one --target");
   sub->callback([o, &exit_code] { exit_code = run_build(*o); });
 }

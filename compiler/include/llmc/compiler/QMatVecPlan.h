@@ -49,6 +49,14 @@ struct QMatVecPlan {
   int64_t gridX = 1;
   int64_t blockX = 1;
 
+  // GPU: a workgroup's warps are spread over its rows before its columns. rowGroups =
+  // gcd(rows_per_block, warps) groups of warpsPerGroup warps each own rowsPerGroup rows and split
+  // their columns; a group of one warp reduces with shuffles alone, wider groups add one pass
+  // through workgroup memory.
+  int64_t rowGroups = 1;
+  int64_t warpsPerGroup = 1;
+  int64_t rowsPerGroup = 1;
+
   // GPU workgroups of many rows first copy the activations into workgroup memory (quantized to
   // int8 blocks for the int8 method), so that every row reads them from there: one launch, and x
   // crosses L2 once per workgroup.
@@ -65,8 +73,10 @@ struct QMatVecPlan {
   bool needsQuantizer() const { return method == DotMethod::Int8 && !stagedActivations; }
 };
 
-// Workgroups of at least this many rows stage their activations (when they fit).
-inline constexpr int64_t kStagingMinRows = 16;
+// Workgroups of at least this many rows stage their activations (when they fit): the copy (and
+// for the int8 method the quantization) is shared by enough rows to pay for itself, and it spares
+// the separate quantizer launch.
+inline constexpr int64_t kStagingMinRows = 8;
 // At most this much workgroup memory for staged activations: every chip has 48 KiB per block.
 inline constexpr int64_t kStagingMaxBytes = 40 * 1024;
 
