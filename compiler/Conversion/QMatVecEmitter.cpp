@@ -54,9 +54,8 @@ WeightViews makeWeightViews(KernelIRBuilder& kb, Value w, int64_t bytes) {
 struct ActivationSource {
   Value x;           // memref<B x C x f32> (f32 method)
   Value quads;       // memref<B*C/4 x i32> (int8 method)
-  Value floats;      // memref<scratch/4 x f32>: scales, then scaled sums
-  int64_t scalesAt = 0;
-  int64_t sumsAt = 0;
+  Value floats;      // memref<scratch/4 x f32>: (scale, scaled sum) pairs after the codes
+  int64_t pairsAt = 0;  // float index of block 0's (scale, scale x sum of codes) pair
 };
 
 // Value tables (memref<16 x f32> constants) in the symbol table of `scope`, in `memorySpace`.
@@ -215,8 +214,13 @@ class RowDotBuilder {
     result.quads = mlir::vector::LoadOp::create(kb_.b, kb_.loc, type, x_.quads, mlir::ValueRange{kb_.div(at, 4)}, false,
                                                 llvm::MaybeAlign(std::min<int64_t>(k, 16)));
     Value block = kb_.div(at, 32);
-    result.scale = mlir::memref::LoadOp::create(kb_.b, kb_.loc, x_.floats, mlir::ValueRange{kb_.add(block, x_.scalesAt)});
-    result.scaledSum = mlir::memref::LoadOp::create(kb_.b, kb_.loc, x_.floats, mlir::ValueRange{kb_.add(block, x_.sumsAt)});
+    // A block's scale and scaled sum sit side by side: one 64-bit load.
+    auto pairType = mlir::VectorType::get({2}, kb_.b.getF32Type());
+    Value pair = mlir::vector::LoadOp::create(kb_.b, kb_.loc, pairType, x_.floats,
+                                              mlir::ValueRange{kb_.add(kb_.mul(block, 2), x_.pairsAt)}, false,
+                                              llvm::MaybeAlign(8));
+    result.scale = mlir::vector::ExtractOp::create(kb_.b, kb_.loc, pair, llvm::ArrayRef<int64_t>{0});
+    result.scaledSum = mlir::vector::ExtractOp::create(kb_.b, kb_.loc, pair, llvm::ArrayRef<int64_t>{1});
     return result;
   }
 
@@ -233,8 +237,7 @@ ActivationSource int8Source(KernelIRBuilder& kb, const QMatVecPlan& plan, Value 
   const int64_t values = plan.batch * plan.cols;
   source.quads = viewAs(kb, scratch, plan.scratchBytes, kb.b.getI32Type());
   source.floats = viewAs(kb, scratch, plan.scratchBytes, kb.b.getF32Type());
-  source.scalesAt = values / 4;
-  source.sumsAt = values / 4 + values / 32;
+  source.pairsAt = values / 4;
   return source;
 }
 
@@ -342,8 +345,8 @@ ActivationSource stageActivations(KernelIRBuilder& kb, const QMatVecPlan& plan, 
         Value sum = mlir::vector::ReductionOp::create(b, loc, mlir::vector::CombiningKind::ADD, code);
         Value bytes = mlir::arith::TruncIOp::create(b, loc, mlir::VectorType::get({32}, b.getI8Type()), code);
         mlir::vector::StoreOp::create(b, loc, bytes, staged[0], mlir::ValueRange{first}, false, llvm::MaybeAlign(16));
-        mlir::memref::StoreOp::create(b, loc, d, staged[1], mlir::ValueRange{block});
-        mlir::memref::StoreOp::create(b, loc, ib.mulF(d, ib.sToF32(sum)), staged[1], mlir::ValueRange{ib.add(block, blocks)});
+        mlir::memref::StoreOp::create(b, loc, d, staged[1], mlir::ValueRange{ib.mul(block, 2)});
+        mlir::memref::StoreOp::create(b, loc, ib.mulF(d, ib.sToF32(sum)), staged[1], mlir::ValueRange{ib.add(ib.mul(block, 2), 1)});
         mlir::scf::YieldOp::create(b, loc);
       });
   if (!int8) {
@@ -355,8 +358,7 @@ ActivationSource stageActivations(KernelIRBuilder& kb, const QMatVecPlan& plan, 
                                          llvm::cast<mlir::MemRefType>(codes.getType()).getMemorySpace());
   source.quads = mlir::memref::ViewOp::create(kb.b, kb.loc, quadsType, codes, kb.index(0), mlir::ValueRange{});
   source.floats = staged[1];
-  source.scalesAt = 0;
-  source.sumsAt = blocks;
+  source.pairsAt = 0;
   return source;
 }
 
@@ -517,8 +519,9 @@ mlir::gpu::GPUFuncOp emitGpuQuantizeActivations(mlir::gpu::GPUModuleOp module, c
     mlir::memref::StoreOp::create(b, loc, byte, codes, mlir::ValueRange{index});
     emitIf(kb, equals(kb, kb.rem(index, 32), 0), [&] {
       Value block = kb.div(index, 32);
-      mlir::memref::StoreOp::create(b, loc, q.scale, out.floats, mlir::ValueRange{kb.add(block, out.scalesAt)});
-      mlir::memref::StoreOp::create(b, loc, q.scaledSum, out.floats, mlir::ValueRange{kb.add(block, out.sumsAt)});
+      Value at = kb.add(kb.mul(block, 2), out.pairsAt);
+      mlir::memref::StoreOp::create(b, loc, q.scale, out.floats, mlir::ValueRange{at});
+      mlir::memref::StoreOp::create(b, loc, q.scaledSum, out.floats, mlir::ValueRange{kb.add(at, 1)});
     });
   });
   mlir::gpu::ReturnOp::create(b, loc);

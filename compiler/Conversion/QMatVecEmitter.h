@@ -15,8 +15,8 @@ namespace llmc::compiler {
 mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVecPlan& plan, const TargetInfo& target);
 
 // Adds the int8 activation quantizer of `plan`: gpu.func @plan.quantizeKernelName(x, scratch).
-// Scratch layout: batch x cols int8 codes, then one f32 scale per 32 codes, then one f32
-// scale x sum(codes) per 32 codes.
+// Scratch layout: batch x cols int8 codes, then per block of 32 codes a pair of f32: the scale,
+// and scale x sum(codes).
 mlir::gpu::GPUFuncOp emitGpuQuantizeActivations(mlir::gpu::GPUModuleOp module, const QMatVecPlan& plan,
                                                 const TargetInfo& target);
 

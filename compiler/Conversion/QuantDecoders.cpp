@@ -297,8 +297,7 @@ class KQuant4Decoder final : public QuantDecoder {
     Value c = chunk(kb, part);
     Value l0 = kb.mul(kb.rem(part, partsPerChunk()), k);
     Value bytes = loadNibbles(kb, w, block, c, l0);
-    Value d = kb.loadF16(w, block);
-    Value dmin = kb.loadF16(w, kb.add(block, 2));
+    auto [d, dmin] = loadScales(kb, w, block);
     llvm::SmallVector<Value> values;
     for (int g = 0; g < 2; ++g) {
       Value sub = kb.add(kb.mul(c, 2), g);
@@ -326,8 +325,7 @@ class KQuant4Decoder final : public QuantDecoder {
     Value l0 = kb.mul(kb.rem(part, partsPerChunk()), k);
     Value quads = asQuads(kb, loadNibbles(kb, w, block, c, l0));
     Value highQuads = fiveBit_ ? asQuads(kb, loadHighBits(kb, w, block, l0)) : Value();
-    Value d = kb.loadF16(w, block);
-    Value dmin = kb.loadF16(w, kb.add(block, 2));
+    auto [d, dmin] = loadScales(kb, w, block);
     Value dotTerm = kb.f32(0);
     Value minTerm = kb.f32(0);
     for (int g = 0; g < 2; ++g) {
@@ -357,6 +355,17 @@ class KQuant4Decoder final : public QuantDecoder {
   Value chunk(KernelIRBuilder& kb, Value part) const { return kb.div(part, partsPerChunk()); }
   int64_t nibblesOffset() const { return fiveBit_ ? 48 : 16; }
 
+  // d and dmin, the two f16 at the start of the (4-byte aligned) block, from one 32-bit load.
+  static std::pair<Value, Value> loadScales(KernelIRBuilder& kb, const WeightViews& w, Value block) {
+    Value word = kb.loadU32(w, block, 4);
+    auto toF32 = [&](Value bits) -> Value {
+      Value half = mlir::arith::TruncIOp::create(kb.b, kb.loc, kb.b.getI16Type(), bits);
+      Value f16 = mlir::arith::BitcastOp::create(kb.b, kb.loc, kb.b.getF16Type(), half);
+      return mlir::arith::ExtFOp::create(kb.b, kb.loc, kb.b.getF32Type(), f16);
+    };
+    return {toF32(word), toF32(kb.shrU(word, 16))};
+  }
+
   Value loadNibbles(KernelIRBuilder& kb, const WeightViews& w, Value block, Value c, Value l0) const {
     Value at = kb.add(kb.add(kb.add(block, nibblesOffset()), kb.mul(c, 32)), l0);
     return kb.loadBytes(w, at, groupLength(), commonAlign({16, groupLength()}));
@@ -366,14 +375,20 @@ class KQuant4Decoder final : public QuantDecoder {
     return kb.loadBytes(w, kb.add(kb.add(block, 16), l0), groupLength(), commonAlign({16, groupLength()}));
   }
 
-  // Scale and min of sub-block j (0..7), 6 bits each, packed in the 12 bytes at offset 4.
+  // Scale and min of sub-block j (0..7), 6 bits each, packed in the 12 bytes at offset 4: bytes
+  // j, j + 4 and j - 4 (or j), read as three aligned words (one load each, shared by both groups
+  // of a slice) rather than byte by byte.
   static std::pair<Value, Value> scaleAndMin(KernelIRBuilder& kb, const WeightViews& w, Value block, Value j) {
     Value packed = kb.add(block, 4);
     Value isLow = kb.lessThan(j, kb.index(4));
-    Value jMinus4 = mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, j, kb.add(j, -4));
-    Value at_j = kb.loadU8(w, kb.add(packed, j));
-    Value at_j4 = kb.loadU8(w, kb.add(kb.add(packed, j), 4));
-    Value at_jm4 = kb.loadU8(w, kb.add(packed, jMinus4));
+    Value w0 = kb.loadU32(w, packed, 4);
+    Value w1 = kb.loadU32(w, kb.add(packed, 4), 4);
+    Value w2 = kb.loadU32(w, kb.add(packed, 8), 4);
+    Value shift = kb.shl(kb.toI32(kb.rem(j, 4)), 3);
+    auto byteOf = [&](Value word) { return kb.andI(mlir::arith::ShRUIOp::create(kb.b, kb.loc, word, shift), 0xFF); };
+    Value at_j = byteOf(mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, w0, w1));
+    Value at_j4 = byteOf(mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, w1, w2));
+    Value at_jm4 = byteOf(w0);
     Value lowScale = kb.andI(at_j, 63);
     Value lowMin = kb.andI(at_j4, 63);
     Value highScale = kb.orI(kb.andI(at_j4, 0x0F), kb.shl(kb.shrU(at_jm4, 6), 4));
