@@ -433,14 +433,26 @@ class Q6_KDecoder final : public QuantDecoder {
 
   Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, Value block, Value part,
                 llvm::ArrayRef<Int8Activations> x) const override {
-    auto codes = loadCodes(kb, w, block, part);
+    // Codes assembled four at a time in 32-bit words: byte-vector arithmetic would be split into
+    // byte moves on GPUs.
+    const int64_t k = groupLength();
+    Value h = half(kb, part);
+    Value l0 = kb.mul(kb.rem(part, partsPerHalf()), k);
+    const int64_t align = commonAlign({2, k});
+    Value low = kb.add(kb.add(block, kb.mul(h, 64)), l0);
+    Value ql0 = asQuads(kb, kb.loadBytes(w, low, k, align));
+    Value ql1 = asQuads(kb, kb.loadBytes(w, kb.add(low, 32), k, align));
+    Value qh = asQuads(kb, kb.loadBytes(w, kb.add(kb.add(kb.add(block, 128), kb.mul(h, 32)), l0), k, align));
     Value total = kb.f32(0);
     for (int g = 0; g < 4; ++g) {
-      Value quads = asQuads(kb, codes[g]);
       llvm::SmallVector<Value> signedCodes;
-      for (int64_t i = 0; i < groupLength() / 4; ++i) {
+      for (int64_t i = 0; i < k / 4; ++i) {
+        Value nibbles = lane(kb, g % 2 == 0 ? ql0 : ql1, i);
+        if (g >= 2) nibbles = kb.shrU(nibbles, 4);
+        Value pairs = kb.andI(kb.shrU(lane(kb, qh, i), 2 * g), 0x03030303);
+        Value code = kb.orI(kb.andI(nibbles, 0x0F0F0F0F), kb.shl(pairs, 4));
         // code - 32 in every byte without borrows: bias to 0x80 + code, subtract, unbias.
-        Value biased = kb.orI(lane(kb, quads, i), kb.i32(static_cast<int32_t>(0x80808080u)));
+        Value biased = kb.orI(code, kb.i32(static_cast<int32_t>(0x80808080u)));
         Value shifted = mlir::arith::SubIOp::create(kb.b, kb.loc, biased, kb.i32(0x20202020));
         signedCodes.push_back(mlir::arith::XOrIOp::create(kb.b, kb.loc, shifted, kb.i32(static_cast<int32_t>(0x80808080u))));
       }
