@@ -5,9 +5,9 @@
 
 // CHECK: .version 7.8
 // CHECK-SAME: .target sm_90
-// CHECK-SAME: .entry llmc_qmatvec_q6_K_32x256_b1_int8_r1w4v2u1(
+// CHECK-SAME: .entry llmc_qmatvec_q6_K_32x256_b1_int8_r1w4v4u1(
 // CHECK-SAME: dp4a.s32.s32
-// CHECK-SAME: .entry llmc_qmatvec_iq4_nl_32x256_b1_f32_r1w4v2u1(
+// CHECK-SAME: .entry llmc_qmatvec_iq4_nl_32x256_b1_f32_r1w4v4u1(
 // CHECK-SAME: fma.rn.f32
 func.func @decode(%w6: memref<?xi8>, %w4: memref<?xi8>, %x: memref<1x256xf32>, %y: memref<1x32xf32>) {
   llmc.qmatvec %w6, %x -> %y quant<q6_K> rows = 32 cols = 256 : memref<?xi8>, memref<1x256xf32>, memref<1x32xf32>
