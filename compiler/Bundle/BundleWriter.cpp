@@ -17,6 +17,7 @@
 #include "llmc/codegen_revision.h"
 #include "llmc/compiler/Bundle.h"
 #include "llmc/compiler/KernelPipeline.h"
+#include "llmc/compiler/OpPlan.h"
 #include "llmc/compiler/QMatVecPlan.h"
 #include "llmc/compiler/TargetInfo.h"
 #include "llmc/targets/device_catalog.h"
@@ -48,6 +49,48 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
   std::optional<QMatVecPlan> plan = planQMatVec(target, *quant, request.rows, request.cols, request.batch, tuning,
                                                 request.allow_int8, &error);
   if (!plan) throw BundleError(what + ": " + error);
+  return *plan;
+}
+
+// The plan of a request for any op but qmatvec; a bad request's message names the chip and op.
+OpPlan opPlanOrThrow(const TargetInfo& target, const KernelRequest& request) {
+  const std::string what = target.chipName() + ": " + request.op;
+  std::optional<OpKind> kind = parseOpKind(request.op);
+  if (!kind) throw BundleError(what + ": not an op llmc generates kernels for");
+  OpSpec spec;
+  spec.kind = *kind;
+  spec.tokens = request.tokens;
+  spec.width = request.width;
+  spec.broadcast = request.broadcast;
+  spec.eps = request.eps;
+  spec.scale = request.scale;
+  spec.heads = request.heads;
+  spec.headDim = request.head_dim;
+  spec.ropeDims = request.rope_dims;
+  spec.freqBase = request.freq_base;
+  spec.contextLength = request.n_ctx;
+  spec.kvHeads = request.kv_heads;
+  spec.causal = request.causal;
+  if (*kind == OpKind::Rope) {
+    std::optional<mlir::llmc::RopeMode> mode = mlir::llmc::symbolizeRopeMode(request.rope_mode);
+    if (!mode) throw BundleError(what + ": rope mode '" + request.rope_mode + "' (expected norm or neox)");
+    spec.ropeMode = *mode;
+  }
+  if (*kind == OpKind::KvStore || *kind == OpKind::Attention) {
+    std::optional<mlir::llmc::KvCacheType> cache = mlir::llmc::symbolizeKvCacheType(request.cache_type);
+    if (!cache) throw BundleError(what + ": KV cache type '" + request.cache_type + "' (expected f16, q8_0 or q4_0)");
+    spec.cache = *cache;
+  }
+  if (*kind == OpKind::Embed) {
+    std::optional<mlir::llmc::QuantType> quant = mlir::llmc::symbolizeQuantType(request.type);
+    if (!quant) throw BundleError(what + ": ggml type " + std::to_string(request.type) + " has no decoder");
+    spec.quant = *quant;
+    spec.tableRows = request.rows;
+    spec.width = request.cols;
+  }
+  std::string error;
+  std::optional<OpPlan> plan = planOp(target, spec, &error);
+  if (!plan) throw BundleError(target.chipName() + ": " + error);
   return *plan;
 }
 
@@ -120,6 +163,87 @@ json kernelEntry(const TargetInfo& target, const QMatVecPlan& plan, const Kernel
   return entry;
 }
 
+json opKernelEntry(const TargetInfo& target, const OpPlan& plan, const std::vector<std::string>& tensors) {
+  const OpSpec& spec = plan.spec;
+  json entry;
+  entry["name"] = plan.kernelName;
+  entry["op"] = std::string(opKindName(spec.kind));
+  entry["tokens"] = spec.tokens;
+  switch (spec.kind) {
+    case OpKind::RmsNorm:
+      entry["width"] = spec.width;
+      entry["eps"] = spec.eps;
+      break;
+    case OpKind::Add:
+    case OpKind::Mul:
+      entry["width"] = spec.width;
+      entry["broadcast"] = spec.broadcast;
+      break;
+    case OpKind::Softmax:
+      entry["width"] = spec.width;
+      entry["scale"] = spec.scale;
+      break;
+    case OpKind::SwiGlu:
+    case OpKind::ArgMax: entry["width"] = spec.width; break;
+    case OpKind::Rope:
+      entry["mode"] = mlir::llmc::stringifyRopeMode(spec.ropeMode).str();
+      entry["heads"] = spec.heads;
+      entry["head_dim"] = spec.headDim;
+      entry["dims"] = spec.ropeDims;
+      entry["freq_base"] = spec.freqBase;
+      break;
+    case OpKind::KvStore:
+      entry["width"] = spec.width;
+      entry["kv_cache"] = mlir::llmc::stringifyKvCacheType(spec.cache).str();
+      entry["n_ctx"] = spec.contextLength;
+      break;
+    case OpKind::Embed:
+      entry["quant"] = mlir::llmc::stringifyQuantType(spec.quant).str();
+      entry["rows"] = spec.tableRows;
+      entry["cols"] = spec.width;
+      break;
+    case OpKind::Attention:
+      entry["kv_cache"] = mlir::llmc::stringifyKvCacheType(spec.cache).str();
+      entry["heads"] = spec.heads;
+      entry["kv_heads"] = spec.kvHeads;
+      entry["head_dim"] = spec.headDim;
+      entry["n_ctx"] = spec.contextLength;
+      entry["scale"] = spec.scale;
+      entry["causal"] = spec.causal;
+      break;
+  }
+  json params = json::array();
+  json args = json::array();
+  for (const OpParam& p : plan.params) {
+    json param = {{"name", p.name}, {"role", p.role}, {"dtype", p.dtype}};
+    if (p.role != "scalar") param["shape"] = p.shape;
+    if (p.dtype == "i8") {
+      int64_t bytes = 1;
+      for (int64_t size : p.shape) bytes *= size;
+      param["bytes"] = bytes;
+      param["align"] = 16;
+    }
+    if (p.partial) param["partial"] = true;
+    params.push_back(param);
+    args.push_back(p.name);
+  }
+  entry["params"] = params;
+  json launch;
+  launch["function"] = plan.kernelName;
+  if (!target.isGpu()) {
+    launch["abi"] = "cpu_tokens";
+  } else {
+    launch["grid"] = launchDims(plan.gridX);
+    launch["block"] = launchDims(plan.blockX);
+    launch["dynamic_shared_bytes"] = 0;
+    launch["static_shared_bytes"] = plan.sharedBytes;
+  }
+  launch["args"] = args;
+  entry["launches"] = json::array({launch});
+  entry["tensors"] = tensors;
+  return entry;
+}
+
 std::string vendorName(const TargetInfo& target) {
   return std::string(targets::vendor_name(target.chip().vendor));
 }
@@ -133,17 +257,19 @@ std::string fileFormat(const TargetInfo& target) {
   return "";
 }
 
-// One separately compiled function: a plan's product kernel or its activation quantizer.
+// One separately compiled function: a qmatvec plan's product kernel or its activation quantizer,
+// or (op) the kernel of opPlans[plan].
 struct CompileUnit {
   size_t plan = 0;
+  bool op = false;
   KernelCompiler::Part part = KernelCompiler::Part::Product;
   std::string key;
   KernelObject object;
 };
 
 // Compiles units[i] for every i in `pending` on `jobs` threads, each with its own compiler.
-void compileAll(const std::string& chip, const std::vector<QMatVecPlan>& plans, std::vector<CompileUnit>& units,
-                const std::vector<size_t>& pending, bool withAssembly, int jobs) {
+void compileAll(const std::string& chip, const std::vector<QMatVecPlan>& plans, const std::vector<OpPlan>& opPlans,
+                std::vector<CompileUnit>& units, const std::vector<size_t>& pending, bool withAssembly, int jobs) {
   std::atomic<size_t> next{0};
   std::mutex errorLock;
   std::string firstError;
@@ -153,7 +279,8 @@ void compileAll(const std::string& chip, const std::vector<QMatVecPlan>& plans, 
       if (!compiler) compiler.emplace(targetOrThrow(chip));
       CompileUnit& unit = units[pending[i]];
       std::string error;
-      std::optional<KernelObject> object = compiler->compile(plans[unit.plan], unit.part, withAssembly, &error);
+      std::optional<KernelObject> object = unit.op ? compiler->compileOp(opPlans[unit.plan], withAssembly, &error)
+                                                   : compiler->compile(plans[unit.plan], unit.part, withAssembly, &error);
       if (!object) {
         std::lock_guard<std::mutex> lock(errorLock);
         if (firstError.empty()) firstError = error;
@@ -207,11 +334,21 @@ std::vector<uint32_t> supportedQMatVecTypes() {
   return types;
 }
 
+std::vector<std::string> supportedKernelOps() {
+  std::vector<std::string> ops = {"qmatvec"};
+  for (OpKind kind : allOpKinds()) ops.emplace_back(opKindName(kind));
+  return ops;
+}
+
 std::string kernelAssembly(const std::string& chip, const KernelRequest& kernel) {
   KernelCompiler compiler(targetOrThrow(chip));
-  QMatVecPlan plan = planOrThrow(compiler.target(), kernel);
   std::string error;
-  std::optional<KernelObject> object = compiler.compile(plan, KernelCompiler::Part::Product, true, &error);
+  std::optional<KernelObject> object;
+  if (kernel.op == "qmatvec") {
+    object = compiler.compile(planOrThrow(compiler.target(), kernel), KernelCompiler::Part::Product, true, &error);
+  } else {
+    object = compiler.compileOp(opPlanOrThrow(compiler.target(), kernel), true, &error);
+  }
   if (!object) throw BundleError(error);
   return object->assembly;
 }
@@ -235,33 +372,56 @@ std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, 
   for (const ChipRequest& chipRequest : chips) {
     const auto started = std::chrono::steady_clock::now();
     std::unique_ptr<TargetInfo> target = targetOrThrow(chipRequest.chip);
-    // Equal kernels (same type, shape, tuning) are built once and serve all their tensors.
+    // Equal kernels (same op, type, shape, tuning) are built once and serve all their tensors.
+    // Manifest entries keep the order of the first request of each.
+    struct Entry {
+      bool op = false;
+      size_t plan = 0;
+      const KernelRequest* request = nullptr;
+      std::vector<std::string> tensors;
+    };
     std::vector<QMatVecPlan> plans;
-    std::vector<const KernelRequest*> requests;
-    std::vector<std::vector<std::string>> tensors;
+    std::vector<OpPlan> opPlans;
+    std::vector<Entry> entries;
     std::map<std::string, size_t> byName;
     for (const KernelRequest& request : chipRequest.kernels) {
-      QMatVecPlan plan = planOrThrow(*target, request);
-      auto [it, inserted] = byName.emplace(plan.kernelName, plans.size());
-      if (inserted) {
-        plans.push_back(plan);
-        requests.push_back(&request);
-        tensors.push_back(request.tensors);
+      const bool op = request.op != "qmatvec";
+      std::string name;
+      if (op) {
+        opPlans.push_back(opPlanOrThrow(*target, request));
+        name = opPlans.back().kernelName;
       } else {
-        auto& names = tensors[it->second];
+        plans.push_back(planOrThrow(*target, request));
+        name = plans.back().kernelName;
+      }
+      auto [it, inserted] = byName.emplace(name, entries.size());
+      if (inserted) {
+        entries.push_back({op, op ? opPlans.size() - 1 : plans.size() - 1, &request, request.tensors});
+      } else {
+        if (op) {
+          opPlans.pop_back();
+        } else {
+          plans.pop_back();
+        }
+        auto& names = entries[it->second].tensors;
         names.insert(names.end(), request.tensors.begin(), request.tensors.end());
       }
     }
 
     ChipBuildReport report;
     report.chip = chipRequest.chip;
-    report.kernels = static_cast<int>(plans.size());
+    report.kernels = static_cast<int>(entries.size());
     std::vector<CompileUnit> units;
     std::map<std::string, size_t> quantizers;
-    for (size_t i = 0; i < plans.size(); ++i) {
-      units.push_back({i, KernelCompiler::Part::Product, KernelCache::key(chipRequest.chip, plans[i]), {}});
+    for (const Entry& entry : entries) {
+      const size_t i = entry.plan;
+      if (entry.op) {
+        units.push_back({i, true, KernelCompiler::Part::Product, KernelCache::key(chipRequest.chip, opPlans[i]), {}});
+        continue;
+      }
+      units.push_back({i, false, KernelCompiler::Part::Product, KernelCache::key(chipRequest.chip, plans[i]), {}});
       if (plans[i].needsQuantizer() && quantizers.emplace(plans[i].quantizeKernelName, i).second)
-        units.push_back({i, KernelCompiler::Part::ActivationQuantizer,
+        units.push_back({i, false, KernelCompiler::Part::ActivationQuantizer,
                          KernelCache::quantizerKey(chipRequest.chip, plans[i]), {}});
     }
     std::vector<size_t> pending;
@@ -273,7 +433,7 @@ std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, 
         pending.push_back(i);
       }
     }
-    compileAll(chipRequest.chip, plans, units, pending, options.write_assembly, jobs);
+    compileAll(chipRequest.chip, plans, opPlans, units, pending, options.write_assembly, jobs);
     for (size_t i : pending) cache.store(chipRequest.chip, units[i].key, units[i].object.bytes);
     report.compiled = static_cast<int>(pending.size());
 
@@ -307,7 +467,9 @@ std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, 
       entry["ptx_version"] = version.insert(1, ".");
     }
     json kernels = json::array();
-    for (size_t i = 0; i < plans.size(); ++i) kernels.push_back(kernelEntry(*target, plans[i], *requests[i], tensors[i]));
+    for (const Entry& e : entries)
+      kernels.push_back(e.op ? opKernelEntry(*target, opPlans[e.plan], e.tensors)
+                             : kernelEntry(*target, plans[e.plan], *e.request, e.tensors));
     entry["kernels"] = kernels;
     manifest["chips"].push_back(entry);
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -31,6 +31,16 @@ std::string KernelCache::quantizerKey(const std::string& chip, const QMatVecPlan
   return fnv1a64Hex(text.data(), text.size());
 }
 
+std::string KernelCache::key(const std::string& chip, const OpPlan& plan) {
+  // The name spells the op, its shapes and attributes; the launch shape follows from them and
+  // the chip, but is hashed too so that a planning change can never return stale code.
+  const std::string text = std::string("llmc-kernel/1|") + LLMC_CODEGEN_REVISION + "|llvm " + LLVM_VERSION_STRING +
+                           "|" + chip + "|" + std::string(opKindName(plan.spec.kind)) + "|" + plan.kernelName + "|" +
+                           std::to_string(plan.gridX) + "x" + std::to_string(plan.blockX) + "|v" +
+                           std::to_string(plan.vectorWidth);
+  return fnv1a64Hex(text.data(), text.size());
+}
+
 std::string KernelCache::path(const std::string& chip, const std::string& key) const {
   return (fs::path(directory_) / chip / (key + ".bin")).string();
 }

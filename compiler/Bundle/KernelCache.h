@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "llmc/compiler/OpPlan.h"
 #include "llmc/compiler/QMatVecPlan.h"
 
 namespace llmc::compiler {
@@ -21,6 +22,8 @@ class KernelCache {
   // The keys of a plan's product kernel and of its activation quantizer, as 16 hex digits.
   static std::string key(const std::string& chip, const QMatVecPlan& plan);
   static std::string quantizerKey(const std::string& chip, const QMatVecPlan& plan);
+  // The key of an element-wise, row-wise, rope, kv_store or embed kernel.
+  static std::string key(const std::string& chip, const OpPlan& plan);
 
   std::optional<std::string> load(const std::string& chip, const std::string& key) const;
   void store(const std::string& chip, const std::string& key, const std::string& bytes) const;

@@ -183,4 +183,17 @@ Value KernelIRBuilder::bf16BitsToF32(Value bits) {
   return mlir::arith::BitcastOp::create(b, loc, withElementType(wide.getType(), b.getF32Type()), wide);
 }
 
+Value KernelIRBuilder::viewAs(Value buffer, int64_t bytes, mlir::Type element) {
+  const int64_t size = element.getIntOrFloatBitWidth() / 8;
+  if (bytes % size != 0) return {};
+  auto source = llvm::cast<mlir::MemRefType>(buffer.getType());
+  auto type = mlir::MemRefType::get({bytes / size}, element, mlir::MemRefLayoutAttrInterface(), source.getMemorySpace());
+  return mlir::memref::ViewOp::create(b, loc, type, buffer, index(0), mlir::ValueRange{});
+}
+
+WeightViews KernelIRBuilder::weightViews(Value buffer, int64_t bytes) {
+  return {buffer, viewAs(buffer, bytes, b.getI16Type()), viewAs(buffer, bytes, b.getI32Type()),
+          viewAs(buffer, bytes, b.getF16Type())};
+}
+
 }  // namespace llmc::compiler

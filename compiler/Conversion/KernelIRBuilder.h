@@ -77,6 +77,12 @@ class KernelIRBuilder {
   mlir::Value loadF16(const WeightViews& w, mlir::Value byteIndex);                              // f32, byteIndex even
   // f32 values of a bf16 or f16 vector<n x i16>.
   mlir::Value bf16BitsToF32(mlir::Value bits);
+
+  // A 1-D i8 buffer of `bytes` bytes (static, identity layout) seen as `element`s; null when the
+  // size is not a whole number of them.
+  mlir::Value viewAs(mlir::Value buffer, int64_t bytes, mlir::Type element);
+  // Every view of a weight buffer the decoders use.
+  WeightViews weightViews(mlir::Value buffer, int64_t bytes);
 };
 
 // Where the decoders find lookup tables (IQ4_NL / MXFP4 value grids): a callback that returns a

@@ -5,6 +5,7 @@
 #include "QMatVecEmitter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -397,6 +398,9 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   auto func = mlir::gpu::GPUFuncOp::create(b, loc, plan.kernelName, b.getFunctionType(inputs, {}), workgroup);
   func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func->setAttr(kKernelRoleAttr, b.getStringAttr("qmatvec"));
+  // Staged activations are copied and read with 16-byte vector accesses: align every buffer so.
+  for (unsigned i = 0; i < workgroup.size(); ++i)
+    func.setWorkgroupAttributionAttr(i, mlir::LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(plan.blockX), 1, 1}));
 
   b.setInsertionPointToStart(&func.getBody().front());

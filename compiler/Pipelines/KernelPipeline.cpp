@@ -38,6 +38,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "../Conversion/ElementwiseEmitter.h"
 #include "../Conversion/QMatVecEmitter.h"
 #include "ObjectEmitter.h"
 #include "llmc/IR/LLMCDialect.h"
@@ -82,6 +83,61 @@ mlir::OwningOpRef<mlir::ModuleOp> buildQMatVecModule(mlir::MLIRContext& context,
   mlir::llmc::QMatVecOp::create(b, loc, func.getArgument(0), func.getArgument(1), func.getArgument(2),
                                 mlir::llmc::QuantTypeAttr::get(&context, plan.quant), b.getI64IntegerAttr(plan.rows),
                                 b.getI64IntegerAttr(plan.cols), tuning);
+  mlir::func::ReturnOp::create(b, loc);
+  return module;
+}
+
+// The host function whose op the elementwise lowering turns into the plan's kernel. Operand
+// types are the op's own (a quantized cache is [positions, row bytes], a position an index).
+mlir::OwningOpRef<mlir::ModuleOp> buildOpModule(mlir::MLIRContext& context, const OpPlan& plan) {
+  mlir::OpBuilder b(&context);
+  mlir::Location loc = mlir::NameLoc::get(b.getStringAttr(plan.kernelName));
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  const OpSpec& spec = plan.spec;
+  llvm::SmallVector<mlir::Type> types = opKernelParamTypes(&context, plan);
+  if (spec.kind == OpKind::KvStore) {
+    if (spec.cache != mlir::llmc::KvCacheType::F16)
+      types[1] = mlir::MemRefType::get({spec.contextLength, plan.cacheRowBytes}, b.getI8Type());
+    types[2] = b.getIndexType();
+  }
+  if (spec.kind == OpKind::Attention) types[3] = b.getIndexType();
+  auto func = mlir::func::FuncOp::create(b, loc, "llmc_host", b.getFunctionType(types, {}));
+  b.setInsertionPointToStart(func.addEntryBlock());
+  auto arg = [&](unsigned i) { return func.getArgument(i); };
+  switch (spec.kind) {
+    case OpKind::RmsNorm:
+      mlir::llmc::RmsNormOp::create(b, loc, arg(0), arg(1), arg(2), b.getF32FloatAttr(spec.eps));
+      break;
+    case OpKind::Add: mlir::llmc::AddOp::create(b, loc, arg(0), arg(1), arg(2)); break;
+    case OpKind::Mul: mlir::llmc::MulOp::create(b, loc, arg(0), arg(1), arg(2)); break;
+    case OpKind::SwiGlu: mlir::llmc::SwiGluOp::create(b, loc, arg(0), arg(1), arg(2)); break;
+    case OpKind::Softmax:
+      mlir::llmc::SoftmaxOp::create(b, loc, arg(0), arg(1),
+                                    spec.scale == 1.0f ? mlir::FloatAttr() : b.getF32FloatAttr(spec.scale));
+      break;
+    case OpKind::ArgMax: mlir::llmc::ArgMaxOp::create(b, loc, arg(0), arg(1)); break;
+    case OpKind::Rope:
+      mlir::llmc::RopeOp::create(b, loc, arg(0), arg(1), arg(2),
+                                 mlir::llmc::RopeModeAttr::get(&context, spec.ropeMode),
+                                 b.getI64IntegerAttr(spec.ropeDims), b.getI64IntegerAttr(spec.heads),
+                                 b.getI64IntegerAttr(spec.headDim), b.getF32FloatAttr(spec.freqBase));
+      break;
+    case OpKind::KvStore:
+      mlir::llmc::KvStoreOp::create(b, loc, arg(0), arg(1), arg(2), mlir::llmc::KvCacheTypeAttr::get(&context, spec.cache));
+      break;
+    case OpKind::Embed:
+      mlir::llmc::EmbedOp::create(b, loc, arg(0), arg(1), arg(2), mlir::llmc::QuantTypeAttr::get(&context, spec.quant),
+                                  b.getI64IntegerAttr(spec.tableRows), b.getI64IntegerAttr(spec.width));
+      break;
+    case OpKind::Attention:
+      mlir::llmc::AttentionOp::create(b, loc, arg(0), arg(1), arg(2), arg(3), arg(4),
+                                      mlir::llmc::KvCacheTypeAttr::get(&context, spec.cache),
+                                      b.getI64IntegerAttr(spec.heads), b.getI64IntegerAttr(spec.kvHeads),
+                                      b.getI64IntegerAttr(spec.headDim), b.getF32FloatAttr(spec.scale),
+                                      spec.causal ? b.getUnitAttr() : mlir::UnitAttr());
+      break;
+  }
   mlir::func::ReturnOp::create(b, loc);
   return module;
 }
@@ -146,6 +202,10 @@ void addQMatVecToLLVMPasses(mlir::OpPassManager& pm, const TargetInfo& target, b
   lowering.chip = target.chipName();
   lowering.int8Dot = allowInt8;
   pm.addPass(createLowerQMatVecPass(lowering));
+  LowerElementwisePassOptions elementwise;
+  elementwise.target = lowering.target;
+  elementwise.chip = lowering.chip;
+  pm.addPass(createLowerElementwisePass(elementwise));
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   target.addToLLVMPasses(pm);
@@ -155,7 +215,7 @@ void registerCompilerPasses() {
   registerLLMCCompilerPasses();
   mlir::PassPipelineRegistration<KernelPipelineOptions>(
       "llmc-kernel-pipeline",
-      "Lower llmc.qmatvec for a GPU chip and serialize the kernels to ISA text (PTX or AMDGPU assembly)",
+      "Lower the llmc ops for a GPU chip and serialize the kernels to ISA text (PTX or AMDGPU assembly)",
       [](mlir::OpPassManager& pm, const KernelPipelineOptions& options) {
         std::unique_ptr<TargetInfo> target = makeTargetInfo(options.chip.getValue());
         if (!target || !target->isGpu()) {
@@ -185,21 +245,42 @@ std::optional<KernelObject> KernelCompiler::compile(const QMatVecPlan& plan, Par
                                                     std::string* error) {
   const std::string& wanted = part == Part::Product ? plan.kernelName : plan.quantizeKernelName;
   mlir::OwningOpRef<mlir::ModuleOp> module = buildQMatVecModule(*context_, plan);
+  auto lowering = [&](mlir::PassManager& pm) {
+    LowerQMatVecPassOptions options;
+    options.target = std::string(codeGenKindName(target_->kind()));
+    options.chip = target_->chipName();
+    options.int8Dot = plan.method == DotMethod::Int8;
+    pm.addPass(createLowerQMatVecPass(options));
+  };
+  return lowerAndEmit(*module, wanted, plan.kernelName, lowering, withAssembly, error);
+}
+
+std::optional<KernelObject> KernelCompiler::compileOp(const OpPlan& plan, bool withAssembly, std::string* error) {
+  mlir::OwningOpRef<mlir::ModuleOp> module = buildOpModule(*context_, plan);
+  auto lowering = [&](mlir::PassManager& pm) {
+    LowerElementwisePassOptions options;
+    options.target = std::string(codeGenKindName(target_->kind()));
+    options.chip = target_->chipName();
+    pm.addPass(createLowerElementwisePass(options));
+  };
+  return lowerAndEmit(*module, plan.kernelName, plan.kernelName, lowering, withAssembly, error);
+}
+
+std::optional<KernelObject> KernelCompiler::lowerAndEmit(mlir::ModuleOp module, const std::string& wanted,
+                                                         const std::string& moduleName,
+                                                         const std::function<void(mlir::PassManager&)>& addLowering,
+                                                         bool withAssembly, std::string* error) {
   const bool gpu = target_->isGpu();
   bool ok = false;
   std::string diagnostics = captureDiagnostics(
       *context_,
       [&] {
         mlir::PassManager lowering(context_.get());
-        LowerQMatVecPassOptions options;
-        options.target = std::string(codeGenKindName(target_->kind()));
-        options.chip = target_->chipName();
-        options.int8Dot = plan.method == DotMethod::Int8;
-        lowering.addPass(createLowerQMatVecPass(options));
-        if (mlir::failed(lowering.run(*module))) return false;
+        addLowering(lowering);
+        if (mlir::failed(lowering.run(module))) return false;
         // Only the wanted kernel travels: the host function was scaffolding for the lowering.
-        if (auto host = module->lookupSymbol<mlir::func::FuncOp>("llmc_host")) host.erase();
-        for (auto kernels : module->getOps<mlir::gpu::GPUModuleOp>()) {
+        if (auto host = module.lookupSymbol<mlir::func::FuncOp>("llmc_host")) host.erase();
+        for (auto kernels : module.getOps<mlir::gpu::GPUModuleOp>()) {
           llvm::SmallVector<mlir::gpu::GPUFuncOp> others;
           for (auto func : kernels.getOps<mlir::gpu::GPUFuncOp>())
             if (func.getName() != wanted) others.push_back(func);
@@ -214,7 +295,7 @@ std::optional<KernelObject> KernelCompiler::compile(const QMatVecPlan& plan, Par
           binary.compilationTarget = target_->kind() == CodeGenKind::Nvptx ? "isa" : "llvm";
           toLLVM.addPass(mlir::createGpuModuleToBinaryPass(binary));
         }
-        return mlir::succeeded(toLLVM.run(*module));
+        return mlir::succeeded(toLLVM.run(module));
       },
       &ok);
   if (!ok) {
@@ -224,7 +305,7 @@ std::optional<KernelObject> KernelCompiler::compile(const QMatVecPlan& plan, Par
 
   KernelObject object;
   if (target_->kind() == CodeGenKind::Nvptx) {
-    auto binary = *module->getOps<mlir::gpu::BinaryOp>().begin();
+    auto binary = *module.getOps<mlir::gpu::BinaryOp>().begin();
     auto ptx = llvm::cast<mlir::gpu::ObjectAttr>(binary.getObjects()[0]);
     object.bytes = ptx.getObject().str();
     if (withAssembly) object.assembly = object.bytes;
@@ -235,20 +316,20 @@ std::optional<KernelObject> KernelCompiler::compile(const QMatVecPlan& plan, Par
   std::unique_ptr<llvm::Module> llvmModule;
   MachineTarget machine;
   if (target_->kind() == CodeGenKind::Amdgpu) {
-    auto binary = *module->getOps<mlir::gpu::BinaryOp>().begin();
+    auto binary = *module.getOps<mlir::gpu::BinaryOp>().begin();
     auto bitcode = llvm::cast<mlir::gpu::ObjectAttr>(binary.getObjects()[0]).getObject();
-    auto buffer = llvm::MemoryBuffer::getMemBuffer(bitcode.getValue(), plan.kernelName, false);
+    auto buffer = llvm::MemoryBuffer::getMemBuffer(bitcode.getValue(), moduleName, false);
     auto parsed = llvm::parseBitcodeFile(buffer->getMemBufferRef(), llvmContext);
     if (!parsed) {
-      *error = plan.kernelName + ": cannot read the AMDGPU bitcode: " + llvm::toString(parsed.takeError());
+      *error = moduleName + ": cannot read the AMDGPU bitcode: " + llvm::toString(parsed.takeError());
       return std::nullopt;
     }
     llvmModule = std::move(*parsed);
     machine = {"amdgcn-amd-amdhsa", target_->chipName(), chipFeatures(*target_)};
   } else {
-    llvmModule = mlir::translateModuleToLLVMIR(*module, llvmContext, plan.kernelName);
+    llvmModule = mlir::translateModuleToLLVMIR(module, llvmContext, moduleName);
     if (!llvmModule) {
-      *error = plan.kernelName + ": translation to LLVM IR failed";
+      *error = moduleName + ": translation to LLVM IR failed";
       return std::nullopt;
     }
     machine = {"x86_64-unknown-linux-gnu", "x86-64-v3", ""};

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "build_ops.h"
 #include "commands.h"
 #include "llmc/compiler/Bundle.h"
 #include "llmc/ggml_types.h"
@@ -87,6 +88,7 @@ void check_chip(const std::string& chip) {
 
 // "q4_K:4096x4096" or "q4_K:4096x4096:b2".
 KernelRequest parse_kernel(const std::string& text, int batch) {
+  if (std::optional<KernelRequest> op = parse_op_kernel(text)) return *op;
   const size_t colon = text.find(':');
   const size_t x = text.find('x', colon == std::string::npos ? 0 : colon);
   if (colon == std::string::npos || x == std::string::npos)
@@ -302,6 +304,7 @@ int run_build(const BuildOptions& o) {
       plan_tuning = read_plan(options.plan, o.plan);
       if (chips.empty()) chips = plan_tuning.chips;
     }
+    for (KernelRequest& op : model_op_kernels(file, o.batch, options.plan)) base.push_back(std::move(op));
   } else if (!o.kernels.empty()) {
     for (const std::string& text : o.kernels) {
       base.push_back(parse_kernel(text, o.batch));
@@ -330,9 +333,13 @@ int run_build(const BuildOptions& o) {
     ChipRequest request{chip, {}};
     if (o.check_suite) {
       request.kernels = suite_kernels(o.quants, o.perf_shapes, chip != "x86-64", perf_tunings);
+      std::vector<GgmlType> quant_types;
+      for (const std::string& name : o.quants) quant_types.push_back(parse_type(name, "--quant"));
+      for (KernelRequest& op : suite_op_kernels(quant_types)) request.kernels.push_back(std::move(op));
     } else {
       request.kernels = base;
       for (KernelRequest& kernel : request.kernels) {
+        if (kernel.op != "qmatvec") continue;
         auto it = plan_tuning.qmatvec.find({chip, std::string(ggml_type_name(static_cast<GgmlType>(kernel.type)))});
         if (it != plan_tuning.qmatvec.end()) {
           kernel.tuning = it->second;

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "kernel_check_ops.h"
 #include "llmc/cuda_driver.h"
 #include "llmc/ggml_types.h"
 #include "llmc/gguf_writer.h"
@@ -81,6 +82,7 @@ struct Chip {
   std::string file;
   std::string format;
   std::vector<Kernel> kernels;
+  std::vector<json> op_kernels;  // every other op (kernel_check_ops.cpp)
 };
 
 template <typename T>
@@ -113,6 +115,10 @@ std::vector<Chip> read_manifest(const fs::path& bundle) {
     chip.file = field<std::string>(c, "file", where);
     chip.format = field<std::string>(c, "format", where);
     for (const json& k : field<json>(c, "kernels", where)) {
+      if (opcheck::is_op_kernel(k)) {
+        chip.op_kernels.push_back(k);
+        continue;
+      }
       Kernel kernel;
       kernel.name = field<std::string>(k, "name", where);
       const std::string at = fmt::format("{}: kernel {}", where, kernel.name);
@@ -534,17 +540,24 @@ int run_kernel_check(const CheckOptions& options) {
   Tally tally;
   for (const fs::path& bundle : bundles) {
     for (const Chip& chip : read_manifest(bundle)) {
+      const std::vector<json> ops = opcheck::select(chip.op_kernels, o.quants);
+      opcheck::Counts op_counts;
       if (chip.format == "elf-shared-object") {
         check_cpu(bundle, chip, o, tally);
+        op_counts = opcheck::check_cpu(bundle / chip.file, ops, o.seed);
       } else if (chip.format == "ptx") {
         check_cuda(bundle, chip, o, tally);
+        op_counts = opcheck::check_cuda(bundle / chip.file, chip.chip, ops, o.seed);
       } else {
-        int count = 0;
+        int count = static_cast<int>(ops.size());
         for (const Kernel& kernel : chip.kernels) count += selected(kernel, o) && (o.perf || !is_perf_shape(kernel));
         fmt::print("{} ({}): not run: {} kernels are compiled and inspected only (no AMD runtime here)\n", chip.chip,
                    chip.file, count);
         tally.skipped += count;
       }
+      tally.passed += op_counts.passed;
+      tally.failed += op_counts.failed;
+      tally.skipped += op_counts.skipped;
     }
   }
   if (!temporary.empty() && !o.keep) {

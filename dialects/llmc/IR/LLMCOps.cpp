@@ -217,7 +217,11 @@ LogicalResult SwiGluOp::verify() {
 }
 
 LogicalResult SoftmaxOp::verify() {
-  return verifySameShape(*this, "out", getOut().getType(), "x", getX().getType());
+  if (failed(verifySameShape(*this, "out", getOut().getType(), "x", getX().getType())))
+    return failure();
+  if (std::optional<APFloat> scale = getScale())
+    return verifyPositiveFinite(*this, "scale", *scale);
+  return success();
 }
 
 LogicalResult AddOp::verify() { return verifyElementwiseBinary(*this); }

@@ -168,20 +168,25 @@ def LLMC_SwiGluOp : LLMC_Op<"swiglu"> {
 def LLMC_SoftmaxOp : LLMC_Op<"softmax"> {
   let summary = "softmax of each row";
   let description = [{
-    `out[t, i] = exp(x[t, i] - max_j x[t, j]) / sum_j exp(x[t, j] - max_j x[t, j])`.
-    `out` has the shape of `x` and may be `x`.
+    `out[t, i] = exp(s x[t, i] - m) / sum_j exp(s x[t, j] - m)` with `m = max_j s x[t, j]` and
+    `s` the optional `scale` (1 when absent; attention scores, temperature). `out` has the shape
+    of `x` and may be `x`.
 
     Example:
 
     ```mlir
     llmc.softmax %logits -> %probs : memref<1x32000xf32>, memref<1x32000xf32>
+    llmc.softmax %scores -> %scores scale = 0.0883883461 : memref<32x512xf32>, memref<32x512xf32>
     ```
   }];
   let arguments = (ins
     Arg<LLMC_Rows, "input rows", [MemRead]>:$x,
-    Arg<LLMC_Rows, "normalized rows", [MemWrite]>:$out
+    Arg<LLMC_Rows, "normalized rows", [MemWrite]>:$out,
+    OptionalAttr<F32Attr>:$scale
   );
-  let assemblyFormat = "$x `->` $out attr-dict `:` type($x) `,` type($out)";
+  let assemblyFormat = [{
+    $x `->` $out (`scale` `=` $scale^)? attr-dict `:` type($x) `,` type($out)
+  }];
   let hasVerifier = 1;
 }
 

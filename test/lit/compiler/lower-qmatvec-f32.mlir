@@ -11,7 +11,7 @@
 // CHECK: gpu.launch_func @llmc_kernels::@llmc_qmatvec_q4_K_100x512_b2_f32_r2w8v4u2 blocks in (%c50, %c1, %c1) threads in (%c256, %c1, %c1)
 // CHECK: gpu.module @llmc_kernels [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">]
 // CHECK: gpu.func @llmc_qmatvec_q4_K_100x512_b2_f32_r2w8v4u2
-// CHECK-SAME: workgroup(%{{.*}} : memref<16xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-NOT: nvvm.dot.accumulate.4way
 // CHECK: %[[PRODUCT:.*]] = arith.mulf %{{.*}}, %{{.*}} fastmath<contract> : f32
 // CHECK-NEXT: arith.addf %[[PRODUCT]], %{{.*}} fastmath<contract> : f32

@@ -13,7 +13,7 @@
 // CHECK-NOT: llmc.qmatvec
 
 // CHECK: gpu.module @llmc_kernels [#nvvm.target<O = 3, chip = "sm_61", features = "+ptx60">]
-// CHECK: gpu.func @llmc_qmatvec_q8_0_64x256_b1_int8_r1w4v2u1(%{{.*}}: memref<17408xi8>, %{{.*}}: memref<320xi8>, %{{.*}}: memref<1x64xf32>) workgroup(%{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK: gpu.func @llmc_qmatvec_q8_0_64x256_b1_int8_r1w4v2u1(%{{.*}}: memref<17408xi8>, %{{.*}}: memref<320xi8>, %{{.*}}: memref<1x64xf32>) workgroup(%{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: nvvm.dot.accumulate.4way {{.*}} <signed>, {{.*}} <signed>
 // CHECK: gpu.shuffle xor %{{.*}}, %c16_i32, %c32_i32 : f32

@@ -328,6 +328,14 @@ func.func @softmax_out(%x: memref<1x32000xf32>, %out: memref<1x32001xf32>) {
 
 // -----
 
+func.func @softmax_scale(%x: memref<1x32000xf32>) {
+  // expected-error @+1 {{'llmc.softmax' op scale (-2.000000e+00) must be a positive finite number}}
+  llmc.softmax %x -> %x scale = -2.0 : memref<1x32000xf32>, memref<1x32000xf32>
+  return
+}
+
+// -----
+
 func.func @softmax_rank(%x: memref<32000xf32>) {
   // expected-error @+1 {{'llmc.softmax' op operand #0 must be 2D memref of 32-bit float values, but got 'memref<32000xf32>'}}
   llmc.softmax %x -> %x : memref<32000xf32>, memref<32000xf32>

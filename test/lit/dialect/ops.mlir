@@ -80,8 +80,10 @@ func.func @swiglu(%gate: memref<?x14336xf32>, %up: memref<?x14336xf32>) {
 
 // CHECK-LABEL: func.func @softmax(
 // CHECK: llmc.softmax %{{.*}} -> %{{.*}} : memref<1x32000xf32>, memref<?x32000xf32>
+// CHECK: llmc.softmax %{{.*}} -> %{{.*}} scale = 1.250000e-01 : memref<1x32000xf32>, memref<?x32000xf32>
 func.func @softmax(%x: memref<1x32000xf32>, %out: memref<?x32000xf32>) {
   llmc.softmax %x -> %out : memref<1x32000xf32>, memref<?x32000xf32>
+  llmc.softmax %x -> %out scale = 0.125 : memref<1x32000xf32>, memref<?x32000xf32>
   return
 }
 

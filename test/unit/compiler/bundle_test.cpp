@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -124,12 +125,115 @@ TEST_F(BundleTest, ErrorsNameTheChipAndTheKernel) {
   EXPECT_THROW(writeBundle({{"sm_42", {}}}, options), BundleError);
 }
 
+KernelRequest opRequest(const char* op, int64_t tokens, int64_t width) {
+  KernelRequest r;
+  r.op = op;
+  r.tokens = tokens;
+  r.width = width;
+  return r;
+}
+
+using CpuOpKernel = void (*)(const float*, const float*, float*, int64_t, int64_t);
+
+// silu(gate) * up with up = 1 over the whole range where e^-gate is finite and not flushed: the
+// kernel's exp (1 ulp), one addition and one division.
+TEST_F(BundleTest, X86SwiGluIsAccurateToAFewUlps) {
+  BundleOptions options;
+  options.output_dir = (dir_ / "ops.llmc").string();
+  options.cache_dir = (dir_ / "cache").string();
+  const int64_t n = 1 << 16;
+  ChipRequest chip{"x86-64", {opRequest("swiglu", 1, n)}};
+  auto reports = writeBundle({chip}, options);
+  ASSERT_EQ(reports[0].kernels, 1);
+  std::ifstream in(dir_ / "ops.llmc" / "manifest.json");
+  const auto manifest = nlohmann::json::parse(in);
+  const auto& kernel = manifest["chips"][0]["kernels"][0];
+  EXPECT_EQ(kernel["op"], "swiglu");
+  EXPECT_EQ(kernel["tokens"], 1);
+  EXPECT_EQ(kernel["width"], n);
+  EXPECT_EQ(kernel["launches"][0]["abi"], "cpu_tokens");
+  EXPECT_EQ(kernel["launches"][0]["args"], nlohmann::json::array({"gate", "up", "out"}));
+
+  void* library = ::dlopen((dir_ / "ops.llmc" / "kernels" / "x86-64.so").c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(library, nullptr) << ::dlerror();
+  auto fn = reinterpret_cast<CpuOpKernel>(::dlsym(library, "llmc_swiglu_t1x65536"));
+  ASSERT_NE(fn, nullptr);
+  std::vector<float> gate(static_cast<size_t>(n));
+  std::vector<float> up(static_cast<size_t>(n), 1.0f);
+  std::vector<float> out(static_cast<size_t>(n), std::numeric_limits<float>::quiet_NaN());
+  for (int64_t i = 0; i < n; ++i) gate[static_cast<size_t>(i)] = static_cast<float>(-86.5 + 175.0 * static_cast<double>(i) / n);
+  fn(gate.data(), up.data(), out.data(), 0, 1);
+  double worst = 0;
+  for (size_t i = 0; i < gate.size(); ++i) {
+    const auto reference = static_cast<float>(gate[i] / (1.0 + std::exp(-static_cast<double>(gate[i]))));
+    const double ulp = std::nextafter(std::fabs(reference), std::numeric_limits<float>::infinity()) - std::fabs(reference);
+    ASSERT_TRUE(std::isfinite(out[i])) << "gate " << gate[i];
+    worst = std::max(worst, std::fabs(static_cast<double>(out[i]) - reference) / ulp);
+  }
+  EXPECT_LE(worst, 3.0);
+  ::dlclose(library);
+  EXPECT_EQ(writeBundle({chip}, options)[0].from_cache, 1);
+}
+
+TEST_F(BundleTest, OpKernelManifestsSayHowToLaunch) {
+  BundleOptions options;
+  options.output_dir = (dir_ / "ops.llmc").string();
+  KernelRequest attn = opRequest("rms_norm", 2, 4096);
+  attn.tensors = {"blk.0.attn_norm.weight"};
+  KernelRequest ffn = attn;
+  ffn.tensors = {"blk.0.ffn_norm.weight"};
+  KernelRequest store = opRequest("kv_store", 1, 1024);
+  store.cache_type = "q8_0";
+  store.n_ctx = 64;
+  auto reports = writeBundle({{"sm_61", {attn, ffn, store}}}, options);
+  EXPECT_EQ(reports[0].kernels, 2);  // both norms are one kernel
+  EXPECT_EQ(reports[0].compiled, 2);
+  std::ifstream in(dir_ / "ops.llmc" / "manifest.json");
+  const auto manifest = nlohmann::json::parse(in);
+  const auto& norm = manifest["chips"][0]["kernels"][0];
+  EXPECT_EQ(norm["name"], "llmc_rms_norm_t2x4096_e3727c5ac");
+  EXPECT_EQ(norm["op"], "rms_norm");
+  EXPECT_FLOAT_EQ(norm["eps"].get<float>(), 1e-5f);
+  EXPECT_EQ(norm["params"][1]["role"], "weights");
+  EXPECT_EQ(norm["launches"][0]["grid"], nlohmann::json::array({2, 1, 1}));
+  EXPECT_EQ(norm["launches"][0]["block"], nlohmann::json::array({256, 1, 1}));
+  EXPECT_EQ(norm["launches"][0]["static_shared_bytes"], 32);
+  EXPECT_EQ(norm["tensors"], nlohmann::json::array({"blk.0.attn_norm.weight", "blk.0.ffn_norm.weight"}));
+  const auto& kv = manifest["chips"][0]["kernels"][1];
+  EXPECT_EQ(kv["kv_cache"], "q8_0");
+  EXPECT_EQ(kv["params"][1]["dtype"], "i8");
+  EXPECT_EQ(kv["params"][1]["shape"], nlohmann::json::array({64, 1088}));
+  EXPECT_EQ(kv["params"][1]["bytes"], 64 * 1088);
+  EXPECT_EQ(kv["params"][1]["partial"], true);
+  EXPECT_EQ(kv["params"][2]["role"], "scalar");
+  EXPECT_EQ(kv["params"][2]["dtype"], "i64");
+  EXPECT_FALSE(kv["params"][2].contains("shape"));
+  std::ifstream ptxFile(dir_ / "ops.llmc" / "kernels" / "sm_61.ptx");
+  const std::string ptx((std::istreambuf_iterator<char>(ptxFile)), {});
+  EXPECT_NE(ptx.find(".entry llmc_rms_norm_t2x4096_e3727c5ac("), std::string::npos);
+  EXPECT_NE(ptx.find(".entry llmc_kv_store_q8_0_t1x1024_n64("), std::string::npos);
+  EXPECT_EQ(ptx.find("call"), std::string::npos) << "no libdevice or other calls";
+
+  try {
+    writeBundle({{"sm_61", {opRequest("transpose", 1, 8)}}}, options);
+    FAIL() << "expected a BundleError";
+  } catch (const BundleError& e) {
+    EXPECT_STREQ(e.what(), "sm_61: transpose: not an op llmc generates kernels for");
+  }
+  KernelRequest rope = opRequest("rope", 1, 0);
+  rope.rope_mode = "sideways";
+  EXPECT_THROW(writeBundle({{"sm_61", {rope}}}, options), BundleError);
+}
+
 TEST(Bundle, SupportedChipsAndTypes) {
   const auto chips = supportedChips();
   for (const char* chip : {"sm_61", "sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "gfx906", "gfx908", "gfx90a",
                            "gfx1030", "gfx1100", "x86-64"})
     EXPECT_NE(std::find(chips.begin(), chips.end(), chip), chips.end()) << chip;
   EXPECT_EQ(supportedQMatVecTypes().size(), 16u);
+  const auto ops = supportedKernelOps();
+  EXPECT_EQ(ops.front(), "qmatvec");
+  EXPECT_EQ(ops.size(), 11u);
 }
 
 }  // namespace

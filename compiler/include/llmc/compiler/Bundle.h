@@ -25,8 +25,13 @@ struct TuningValues {
   int64_t unroll = 1;
 };
 
-// One qmatvec kernel: `type` is the weights' ggml type id.
+// One kernel. `op` names the llmc op it computes (docs/bundle-format.md): "qmatvec" (the
+// default), "rms_norm", "add", "mul", "swiglu", "softmax", "argmax", "rope", "kv_store", "embed"
+// or "attention". Each op reads only its own fields.
 struct KernelRequest {
+  std::string op = "qmatvec";
+  // qmatvec: the weights' ggml type id, matrix shape, vectors per product and tuning.
+  // embed: the table's type and shape (rows = vocabulary, cols = width).
   uint32_t type = 0;
   int64_t rows = 0;
   int64_t cols = 0;
@@ -34,6 +39,22 @@ struct KernelRequest {
   std::optional<TuningValues> tuning;  // the chip's default when absent
   std::string tuning_source;           // "plan", "chip default", ... (recorded in the manifest)
   bool allow_int8 = true;              // false forces the f32 method
+  // Every op but qmatvec: token rows T; and values per row for rms_norm, add, mul, swiglu,
+  // softmax, argmax and kv_store.
+  int64_t tokens = 1;
+  int64_t width = 0;
+  bool broadcast = false;   // add, mul: the right operand is one row applied to every row
+  float eps = 1e-5f;        // rms_norm
+  float scale = 1.0f;       // softmax, attention (the scores' factor)
+  std::string rope_mode = "norm";  // rope: "norm" or "neox"
+  int64_t heads = 0;        // rope, attention
+  int64_t head_dim = 0;     // rope, attention
+  int64_t kv_heads = 0;     // attention
+  bool causal = false;      // attention: row t sees positions up to n_past + t
+  int64_t rope_dims = 0;    // rope: rotated values per head
+  float freq_base = 10000.0f;  // rope
+  std::string cache_type = "f16";  // kv_store: "f16", "q8_0" or "q4_0"; attention: "f16"
+  int64_t n_ctx = 0;        // kv_store, attention: positions the cache holds
   std::vector<std::string> tensors;    // GGUF tensors the kernel serves
 };
 
@@ -54,8 +75,8 @@ struct BundleOptions {
 struct ChipBuildReport {
   std::string chip;
   std::string file;  // relative to the bundle
-  int kernels = 0;     // products (one per distinct type, shape and tuning)
-  int compiled = 0;    // functions compiled now (products and activation quantizers)
+  int kernels = 0;     // manifest entries (one per distinct op, type, shape and tuning)
+  int compiled = 0;    // functions compiled now (kernels and activation quantizers)
   int from_cache = 0;  // functions taken from the kernel cache
   double seconds = 0;
 };
@@ -75,8 +96,11 @@ std::string defaultKernelCacheDir();
 // Chips a bundle can target: every chip in targets/chips.json with a code generator.
 std::vector<std::string> supportedChips();
 
-// ggml type ids the qmatvec lowering handles.
+// ggml type ids the qmatvec lowering handles (and llmc.embed gathers).
 std::vector<uint32_t> supportedQMatVecTypes();
+
+// The ops a KernelRequest may name, "qmatvec" first.
+std::vector<std::string> supportedKernelOps();
 
 // FNV-1a, 64 bits, as 16 hex digits: the manifest's hash of a GGUF header.
 std::string fnv1a64Hex(const void* data, size_t size);

@@ -3,18 +3,22 @@
 // serialize with LLVM's backends, and link the chip's kernels into one bundle file.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "llmc/compiler/OpPlan.h"
 #include "llmc/compiler/QMatVecPlan.h"
 #include "llmc/compiler/TargetInfo.h"
 
 namespace mlir {
 class DialectRegistry;
 class MLIRContext;
+class ModuleOp;
 class OpPassManager;
+class PassManager;
 }  // namespace mlir
 
 namespace llmc::compiler {
@@ -35,7 +39,7 @@ void registerCompilerDialects(mlir::DialectRegistry& registry);
 void registerCompilerPasses();
 
 // Adds the passes that take a module of llmc ops to the LLVM dialect for `target`:
-// llmc-lower-qmatvec, canonicalization, the target's conversions.
+// llmc-lower-qmatvec, llmc-lower-elementwise, canonicalization, the target's conversions.
 void addQMatVecToLLVMPasses(mlir::OpPassManager& pm, const TargetInfo& target, bool allowInt8);
 
 class KernelCompiler {
@@ -55,12 +59,22 @@ class KernelCompiler {
   // Compiles one function of `plan` on its own, so that objects link without duplicates.
   std::optional<KernelObject> compile(const QMatVecPlan& plan, Part part, bool withAssembly, std::string* error);
 
+  // Compiles the kernel of an element-wise, row-wise, rope, kv_store or embed plan.
+  std::optional<KernelObject> compileOp(const OpPlan& plan, bool withAssembly, std::string* error);
+
   // The chip's bundle file from its kernels: one PTX module, or a shared object (x86 .so, AMDGPU
   // .hsaco) linked by ld.lld. `workDir` holds temporary files.
   std::optional<std::string> link(const std::vector<const KernelObject*>& kernels, const std::string& workDir,
                                   std::string* error);
 
  private:
+  // Runs `addLowering`'s passes on `module` (a host function holding llmc ops), keeps the kernel
+  // `wanted` alone, converts it to LLVM and emits PTX or an object named `moduleName`.
+  std::optional<KernelObject> lowerAndEmit(mlir::ModuleOp module, const std::string& wanted,
+                                           const std::string& moduleName,
+                                           const std::function<void(mlir::PassManager&)>& addLowering,
+                                           bool withAssembly, std::string* error);
+
   std::unique_ptr<TargetInfo> target_;
   std::unique_ptr<mlir::MLIRContext> context_;
 };

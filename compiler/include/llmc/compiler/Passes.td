@@ -58,4 +58,55 @@ def LowerQMatVecPass : Pass<"llmc-lower-qmatvec", "::mlir::ModuleOp"> {
   ];
 }
 
+def LowerElementwisePass : Pass<"llmc-lower-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Lower the llmc element-wise, row-wise, rope, kv_store, embed and attention ops to kernels";
+  let description = [{
+    Replaces every `llmc.rms_norm`, `llmc.add`, `llmc.mul`, `llmc.swiglu`, `llmc.softmax`,
+    `llmc.argmax`, `llmc.rope`, `llmc.kv_store`, `llmc.embed` and `llmc.attention` (f16 cache)
+    with a launch (NVPTX, AMDGPU) or a
+    call (x86) of a kernel generated for its shapes and attributes; equal kernels are generated once
+    per module. GPU kernels are `gpu.func`s in `gpu.module @llmc_kernels` (shared with
+    llmc-lower-qmatvec); row ops run one workgroup per row and reduce with warp shuffles and
+    workgroup memory, element-wise ops one thread per vector, attention one workgroup per query
+    row and head with a running softmax per warp. x86 kernels are `func.func`s over a
+    range of token rows, vectorized along the row. Exponentials, sines and cosines are built from
+    arith operations (no libdevice or ocml calls).
+
+    Token counts (and a KV cache's positions) must be static: kernels are generated per shape.
+
+    Before:
+
+    ```mlir
+    llmc.rms_norm %x, %w -> %x eps = 9.99999974E-6
+        : memref<1x4096xf32>, memref<4096xf32>, memref<1x4096xf32>
+    ```
+
+    After (target=nvptx):
+
+    ```mlir
+    gpu.module @llmc_kernels [#nvvm.target<chip = "sm_61", features = "+ptx60">] {
+      gpu.func @llmc_rms_norm_t1x4096_e3727c5ac(...) workgroup(...) kernel { ... }
+    }
+    gpu.launch_func @llmc_kernels::@llmc_rms_norm_t1x4096_e3727c5ac blocks in (%c1, %c1, %c1) ...
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::ROCDL::ROCDLDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"nvptx\"",
+           "Code generator: nvptx, amdgpu or x86">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"\"",
+           "Chip (sm_61, gfx906, x86-64, ...); empty picks the target's oldest supported chip">,
+  ];
+}
+
 #endif // LLMC_COMPILER_PASSES_TD

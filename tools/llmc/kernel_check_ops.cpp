@@ -1,0 +1,745 @@
+#include "kernel_check_ops.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "llmc/cuda_driver.h"
+#include "llmc/ggml_types.h"
+#include "llmc/gguf_writer.h"
+#include "llmc/quants.h"
+
+namespace llmc::cli::opcheck {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+//===----------------------------------------------------------------------===//
+// Manifest entries
+//===----------------------------------------------------------------------===//
+
+struct Param {
+  std::string name;
+  std::string role;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  bool partial = false;
+
+  bool operator==(const Param&) const = default;
+  bool scalar() const { return role == "scalar"; }
+  int64_t elements() const {
+    int64_t n = 1;
+    for (int64_t size : shape) n *= size;
+    return n;
+  }
+  size_t element_bytes() const {
+    if (dtype == "f16") return 2;
+    if (dtype == "i8") return 1;
+    if (dtype == "i64") return 8;
+    return 4;
+  }
+  size_t bytes() const { return scalar() ? 8 : static_cast<size_t>(elements()) * element_bytes(); }
+};
+
+struct OpKernel {
+  std::string name;
+  std::string op;
+  int64_t tokens = 1;
+  int64_t width = 0;
+  bool broadcast = false;
+  double eps = 0;
+  double scale = 1;
+  std::string mode;
+  int64_t heads = 0;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t dims = 0;
+  bool causal = false;
+  double freq_base = 0;
+  GgmlType cache = GgmlType::F16;  // kv_store: f16, q8_0 or q4_0; attention: f16
+  int64_t n_ctx = 0;
+  GgmlType quant = GgmlType::F32;  // embed
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<Param> params;
+  std::string function;
+  unsigned grid = 1;
+  unsigned block = 1;
+  std::vector<std::string> args;
+
+  size_t param_index(const std::string& param) const {
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i].name == param) return i;
+    throw std::runtime_error(fmt::format("kernel {}: launch argument '{}' is not a parameter", name, param));
+  }
+  const Param& param(const std::string& param) const { return params[param_index(param)]; }
+};
+
+template <typename T>
+T field(const json& j, const char* key, const std::string& where) {
+  if (!j.contains(key)) throw std::runtime_error(fmt::format("{}: missing field '{}'", where, key));
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw std::runtime_error(fmt::format("{}: field '{}' has the wrong type", where, key));
+  }
+}
+
+Param buffer(std::string name, std::string role, std::string dtype, std::vector<int64_t> shape) {
+  return {std::move(name), std::move(role), std::move(dtype), std::move(shape), false};
+}
+
+// The parameters an entry's op and attributes imply. An entry must list exactly these, so that
+// every buffer this check allocates has the size the kernel indexes.
+std::vector<Param> expected_params(const OpKernel& k, const std::string& at) {
+  const int64_t T = k.tokens;
+  const int64_t W = k.width;
+  if (k.op == "rms_norm")
+    return {buffer("x", "input", "f32", {T, W}), buffer("weight", "weights", "f32", {W}),
+            buffer("out", "output", "f32", {T, W})};
+  if (k.op == "add" || k.op == "mul")
+    return {buffer("lhs", "input", "f32", {T, W}),
+            k.broadcast ? buffer("rhs", "input", "f32", {W}) : buffer("rhs", "input", "f32", {T, W}),
+            buffer("out", "output", "f32", {T, W})};
+  if (k.op == "swiglu")
+    return {buffer("gate", "input", "f32", {T, W}), buffer("up", "input", "f32", {T, W}),
+            buffer("out", "output", "f32", {T, W})};
+  if (k.op == "softmax") return {buffer("x", "input", "f32", {T, W}), buffer("out", "output", "f32", {T, W})};
+  if (k.op == "argmax") return {buffer("logits", "input", "f32", {T, W}), buffer("out", "output", "i32", {T})};
+  if (k.op == "rope")
+    return {buffer("x", "input", "f32", {T, k.heads * k.head_dim}), buffer("positions", "input", "i32", {T}),
+            buffer("out", "output", "f32", {T, k.heads * k.head_dim})};
+  if (k.op == "kv_store") {
+    Param cache = k.cache == GgmlType::F16
+                      ? buffer("cache", "output", "f16", {k.n_ctx, W})
+                      : buffer("cache", "output", "i8",
+                               {k.n_ctx, static_cast<int64_t>(*ggml_row_bytes(k.cache, static_cast<uint64_t>(W)))});
+    cache.partial = true;
+    return {buffer("src", "input", "f32", {T, W}), cache, buffer("pos", "scalar", "i64", {})};
+  }
+  if (k.op == "attention") {
+    const int64_t width = k.heads * k.head_dim;
+    return {buffer("q", "input", "f32", {T, width}),
+            buffer("k_cache", "input", "f16", {k.n_ctx, k.kv_heads * k.head_dim}),
+            buffer("v_cache", "input", "f16", {k.n_ctx, k.kv_heads * k.head_dim}),
+            buffer("n_past", "scalar", "i64", {}), buffer("out", "output", "f32", {T, width})};
+  }
+  if (k.op == "embed") {
+    const auto row_bytes = static_cast<int64_t>(*ggml_row_bytes(k.quant, static_cast<uint64_t>(k.cols)));
+    return {buffer("table", "weights", "i8", {k.rows * row_bytes}), buffer("ids", "input", "i32", {T}),
+            buffer("out", "output", "f32", {T, k.cols})};
+  }
+  throw std::runtime_error(fmt::format("{}: op '{}' is not one this check knows", at, k.op));
+}
+
+OpKernel parse(const json& j) {
+  OpKernel k;
+  k.name = field<std::string>(j, "name", "manifest kernel");
+  const std::string at = "kernel " + k.name;
+  k.op = field<std::string>(j, "op", at);
+  k.tokens = field<int64_t>(j, "tokens", at);
+  if (k.tokens < 1 || k.tokens > (1 << 20)) throw std::runtime_error(at + ": tokens out of range");
+  auto positive = [&](int64_t value, const char* what) {
+    if (value < 1 || value > (int64_t{1} << 31)) throw std::runtime_error(fmt::format("{}: {} out of range", at, what));
+    return value;
+  };
+  if (k.op == "rope") {
+    k.mode = field<std::string>(j, "mode", at);
+    if (k.mode != "norm" && k.mode != "neox") throw std::runtime_error(at + ": rope mode must be norm or neox");
+    k.heads = positive(field<int64_t>(j, "heads", at), "heads");
+    k.head_dim = positive(field<int64_t>(j, "head_dim", at), "head_dim");
+    k.dims = positive(field<int64_t>(j, "dims", at), "dims");
+    k.freq_base = field<double>(j, "freq_base", at);
+    if (k.dims % 2 != 0 || k.dims > k.head_dim)
+      throw std::runtime_error(at + ": dims must be even and at most head_dim");
+  } else if (k.op == "attention") {
+    if (field<std::string>(j, "kv_cache", at) != "f16") throw std::runtime_error(at + ": kv_cache must be f16");
+    k.heads = positive(field<int64_t>(j, "heads", at), "heads");
+    k.kv_heads = positive(field<int64_t>(j, "kv_heads", at), "kv_heads");
+    k.head_dim = positive(field<int64_t>(j, "head_dim", at), "head_dim");
+    k.n_ctx = positive(field<int64_t>(j, "n_ctx", at), "n_ctx");
+    k.scale = field<double>(j, "scale", at);
+    k.causal = field<bool>(j, "causal", at);
+    if (k.heads % k.kv_heads != 0 || k.n_ctx < k.tokens)
+      throw std::runtime_error(at + ": heads must be a multiple of kv_heads, and the cache hold every query row");
+  } else if (k.op == "embed") {
+    const std::string quant = field<std::string>(j, "quant", at);
+    auto type = ggml_type_from_name(quant);
+    if (!type || !has_cpu_kernels(*type))
+      throw std::runtime_error(fmt::format("{}: quant '{}' is not a ggml type with a reference", at, quant));
+    k.quant = *type;
+    k.rows = positive(field<int64_t>(j, "rows", at), "rows");
+    k.cols = positive(field<int64_t>(j, "cols", at), "cols");
+    if (!ggml_row_bytes(k.quant, static_cast<uint64_t>(k.cols)))
+      throw std::runtime_error(at + ": cols is not a whole number of blocks");
+  } else {
+    k.width = positive(field<int64_t>(j, "width", at), "width");
+  }
+  if (k.op == "add" || k.op == "mul") k.broadcast = field<bool>(j, "broadcast", at);
+  if (k.op == "rms_norm") k.eps = field<double>(j, "eps", at);
+  if (k.op == "softmax") k.scale = field<double>(j, "scale", at);
+  if (k.op == "kv_store") {
+    const std::string cache = field<std::string>(j, "kv_cache", at);
+    const auto type = ggml_type_from_name(cache);
+    if (!type || (*type != GgmlType::F16 && *type != GgmlType::Q8_0 && *type != GgmlType::Q4_0))
+      throw std::runtime_error(fmt::format("{}: kv_cache '{}' (expected f16, q8_0 or q4_0)", at, cache));
+    k.cache = *type;
+    k.n_ctx = positive(field<int64_t>(j, "n_ctx", at), "n_ctx");
+    if (k.n_ctx < k.tokens) throw std::runtime_error(at + ": the cache holds fewer positions than tokens");
+    if (!ggml_row_bytes(k.cache, static_cast<uint64_t>(k.width)))
+      throw std::runtime_error(at + ": width is not a whole number of blocks");
+  }
+  for (const json& p : field<json>(j, "params", at)) {
+    Param param;
+    param.name = field<std::string>(p, "name", at);
+    param.role = field<std::string>(p, "role", at);
+    param.dtype = field<std::string>(p, "dtype", at);
+    if (param.role != "scalar") param.shape = field<std::vector<int64_t>>(p, "shape", at);
+    param.partial = p.value("partial", false);
+    k.params.push_back(param);
+  }
+  if (k.params != expected_params(k, at))
+    throw std::runtime_error(fmt::format("{}: params do not match a {} of these attributes", at, k.op));
+  const json launches = field<json>(j, "launches", at);
+  if (!launches.is_array() || launches.size() != 1) throw std::runtime_error(at + ": expected one launch");
+  const json& launch = launches[0];
+  k.function = field<std::string>(launch, "function", at);
+  k.args = field<std::vector<std::string>>(launch, "args", at);
+  if (k.args.size() != k.params.size()) throw std::runtime_error(at + ": the launch must pass every parameter once");
+  for (const std::string& arg : k.args) k.param_index(arg);
+  if (launch.contains("grid")) {
+    k.grid = field<std::vector<unsigned>>(launch, "grid", at).at(0);
+    k.block = field<std::vector<unsigned>>(launch, "block", at).at(0);
+  }
+  return k;
+}
+
+std::string shape_text(const OpKernel& k) {
+  if (k.op == "rope") return fmt::format("t{} {}x{} {} d{}", k.tokens, k.heads, k.head_dim, k.mode, k.dims);
+  if (k.op == "embed") return fmt::format("t{} {} {}x{}", k.tokens, ggml_type_name(k.quant), k.rows, k.cols);
+  if (k.op == "attention")
+    return fmt::format("t{} {}/{}x{} n{}{}", k.tokens, k.heads, k.kv_heads, k.head_dim, k.n_ctx,
+                       k.causal ? " causal" : "");
+  if (k.op == "kv_store") return fmt::format("t{}x{} {} n{}", k.tokens, k.width, ggml_type_name(k.cache), k.n_ctx);
+  return fmt::format("t{}x{}{}", k.tokens, k.width, k.broadcast ? " row" : "");
+}
+
+//===----------------------------------------------------------------------===//
+// Inputs, references and comparisons
+//===----------------------------------------------------------------------===//
+
+uint64_t mix(uint64_t value) {
+  value += 0x9e3779b97f4a7c15ull;
+  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
+  value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
+  return value ^ (value >> 31);
+}
+
+uint64_t name_hash(const std::string& name) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : name) hash = (hash ^ c) * 0x100000001b3ull;
+  return hash;
+}
+
+constexpr uint32_t kNanBits = 0x7FC00000u;
+constexpr uint16_t kHalfNanBits = 0x7E00u;
+
+// Every parameter's bytes: inputs random, outputs poisoned (f32 and i32 with NaN's bits, f16 with
+// a half NaN, raw blocks with 0xFF bytes, whose f16 scales read as NaN), a scalar as 8 bytes.
+struct Data {
+  std::vector<std::vector<uint8_t>> buffers;
+
+  template <typename T>
+  T* as(const OpKernel& k, const std::string& param) {
+    return reinterpret_cast<T*>(buffers[k.param_index(param)].data());
+  }
+};
+
+template <typename T>
+void fill(std::vector<uint8_t>& bytes, T value) {
+  for (size_t i = 0; i + sizeof(T) <= bytes.size(); i += sizeof(T)) std::memcpy(bytes.data() + i, &value, sizeof(T));
+}
+
+// An output's poison: NaN's bits for f32 and i32, a half NaN for f16, 0xFF bytes for raw blocks
+// (whose f16 scales then read as NaN).
+void poison(std::vector<uint8_t>& bytes, const std::string& dtype) {
+  if (dtype == "f16") return fill(bytes, kHalfNanBits);
+  if (dtype == "i8") return fill(bytes, uint8_t{0xFF});
+  fill(bytes, kNanBits);
+}
+
+Data make_data(const OpKernel& k, uint64_t seed) {
+  std::mt19937_64 rng(mix(seed) ^ name_hash(k.name));
+  auto uniform = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
+  auto integer = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  Data d;
+  for (const Param& p : k.params) {
+    std::vector<uint8_t> bytes(p.bytes());
+    if (p.role == "output") poison(bytes, p.dtype);
+    d.buffers.push_back(std::move(bytes));
+  }
+  auto floats = [&](const std::string& name, double lo, double hi) {
+    float* v = d.as<float>(k, name);
+    for (int64_t i = 0; i < k.param(name).elements(); ++i) v[i] = static_cast<float>(uniform(lo, hi));
+    return v;
+  };
+  const int64_t T = k.tokens;
+  const int64_t W = k.width;
+  if (k.op == "rms_norm") {
+    floats("x", -2, 2);
+    floats("weight", -1.5, 1.5);
+  } else if (k.op == "add" || k.op == "mul") {
+    floats("lhs", -1, 1);
+    floats("rhs", -1, 1);
+  } else if (k.op == "swiglu") {
+    float* gate = floats("gate", -8, 8);
+    floats("up", -1, 1);
+    // Where e^-gate overflows, underflows and saturates.
+    const float extremes[] = {-100.0f, -88.8f, -87.0f, 88.8f, 100.0f, 0.0f};
+    for (int64_t t = 0; t < T; ++t)
+      for (size_t i = 0; i < std::size(extremes) && static_cast<int64_t>(i) < W; ++i)
+        gate[t * W + static_cast<int64_t>(i)] = extremes[i];
+  } else if (k.op == "softmax") {
+    floats("x", -10, 10);
+  } else if (k.op == "argmax") {
+    // Values in [-1, 1] and a maximum of 1.5 at two random places: the lower index must win.
+    // Odd rows also hold a NaN, which must never win.
+    float* x = floats("logits", -1, 1);
+    for (int64_t t = 0; t < T; ++t) {
+      float* row = x + t * W;
+      int64_t a = integer(0, W - 1);
+      int64_t b = integer(0, W - 1);
+      row[a] = 1.5f;
+      row[b] = 1.5f;
+      if (t % 2 == 1) row[integer(0, W - 1)] = std::numeric_limits<float>::quiet_NaN();
+    }
+  } else if (k.op == "rope") {
+    floats("x", -1, 1);
+    int32_t* positions = d.as<int32_t>(k, "positions");
+    for (int64_t t = 0; t < T; ++t) positions[t] = static_cast<int32_t>(integer(0, 1 << 17));
+    if (T > 1) positions[1] = 0;
+  } else if (k.op == "kv_store") {
+    floats("src", -2, 2);
+    const int64_t pos = integer(0, k.n_ctx - T);
+    std::memcpy(d.as<int64_t>(k, "pos"), &pos, 8);
+  } else if (k.op == "attention") {
+    // Cached rows up to the last position a query sees hold values; the rows after it hold NaN,
+    // which an output would show if the kernel read past its positions.
+    floats("q", -1, 1);
+    const int64_t n_past = integer(0, k.n_ctx - T);
+    std::memcpy(d.as<int64_t>(k, "n_past"), &n_past, 8);
+    const int64_t row = k.kv_heads * k.head_dim;
+    for (const char* cache : {"k_cache", "v_cache"}) {
+      uint16_t* halves = d.as<uint16_t>(k, cache);
+      for (int64_t i = 0; i < k.n_ctx * row; ++i)
+        halves[i] = i < (n_past + T) * row ? fp32_to_fp16(static_cast<float>(uniform(-2, 2))) : kHalfNanBits;
+    }
+  } else if (k.op == "embed") {
+    auto& table = d.buffers[k.param_index("table")];
+    fill_random_blocks(k.quant, table, mix(seed ^ 0x5eedu) ^ name_hash(k.name));
+    int32_t* ids = d.as<int32_t>(k, "ids");
+    for (int64_t t = 0; t < T; ++t) ids[t] = static_cast<int32_t>(integer(0, k.rows - 1));
+  }
+  return d;
+}
+
+// max|y - ref| / max|ref| over the float outputs, as the qmatvec check measures it.
+struct Result {
+  bool finite = true;
+  bool exact = false;  // argmax: the index must match
+  double error = 0;
+  double bound = 0;
+  std::string detail;
+  bool pass() const { return finite && (exact || error <= bound); }
+};
+
+// `where` names the element (called only for the first non-finite one).
+template <typename Where>
+void accumulate(Result& r, double& max_reference, double& max_difference, double y, double reference,
+                const Where& where) {
+  if (!std::isfinite(y)) {
+    if (r.finite) r.detail = fmt::format("non-finite output: {} = {}", where(), y);
+    r.finite = false;
+    return;
+  }
+  max_reference = std::max(max_reference, std::fabs(reference));
+  max_difference = std::max(max_difference, std::fabs(y - reference));
+}
+
+// Normalized error bounds. Element-wise sums and products are rounded once (half an ulp, 3e-8
+// measured); the row ops and attention sum in f32 and use the kernels' exp (1 ulp), sqrt (exact)
+// and sin/cos (1.2e-7 absolute): 3.2e-7 at most measured on x86-64 and an H100 (a 151936-value
+// softmax row), bounded six times above.
+// kv_store and embed reproduce the reference encoders and decoders (ggml's bytes) exactly.
+double bound_for(const std::string& op) {
+  if (op == "add" || op == "mul" || op == "kv_store" || op == "embed") return 1e-6;
+  return 2e-6;
+}
+
+Result evaluate(const OpKernel& k, Data& d) {
+  Result r;
+  r.bound = bound_for(k.op);
+  const int64_t T = k.tokens;
+  const int64_t W = k.width;
+  double max_reference = 0;
+  double max_difference = 0;
+  // Attention's output is a weighted mean of V rows, whose average over many random rows is far
+  // smaller than the rows themselves: its error is measured against the largest |V| instead.
+  double scale_floor = 1e-30;
+  auto finish = [&] {
+    r.error = max_difference / std::max(max_reference, scale_floor);
+    return r;
+  };
+  if (k.op == "argmax") {
+    const float* x = d.as<float>(k, "logits");
+    const int32_t* out = d.as<int32_t>(k, "out");
+    r.exact = true;
+    for (int64_t t = 0; t < T; ++t) {
+      int32_t best = 0;
+      float best_value = -std::numeric_limits<float>::infinity();
+      bool seen = false;
+      for (int64_t i = 0; i < W; ++i) {
+        const float v = x[t * W + i];
+        if (std::isnan(v)) continue;
+        if (!seen || v > best_value) best = static_cast<int32_t>(i), best_value = v, seen = true;
+      }
+      if (out[t] != best) {
+        r.finite = false;
+        r.detail = fmt::format("out[{}] = {}, expected {}", t, out[t], best);
+        return r;
+      }
+    }
+    return r;
+  }
+  if (k.op == "kv_store") {
+    // Rows outside [pos, pos + T) keep their poison; stored rows decode as the reference's
+    // encoding of src (fp32_to_fp16, ggml's q8_0 / q4_0 quantizers) decodes.
+    const Param& cache = k.param("cache");
+    const auto row_bytes = static_cast<size_t>(cache.elements() / k.n_ctx) * cache.element_bytes();
+    const uint8_t* bytes = d.as<uint8_t>(k, "cache");
+    int64_t pos = 0;
+    std::memcpy(&pos, d.as<int64_t>(k, "pos"), 8);
+    std::vector<uint8_t> poisoned(row_bytes);
+    poison(poisoned, cache.dtype);
+    const float* src = d.as<float>(k, "src");
+    std::vector<uint8_t> encoded(row_bytes);
+    std::vector<float> want(static_cast<size_t>(W));
+    std::vector<float> got(static_cast<size_t>(W));
+    for (int64_t row = 0; row < k.n_ctx; ++row) {
+      const uint8_t* at = bytes + static_cast<size_t>(row) * row_bytes;
+      if (row < pos || row >= pos + T) {
+        if (std::memcmp(at, poisoned.data(), row_bytes) != 0) {
+          r.finite = false;
+          r.detail = fmt::format("cache row {} was written (stored rows are {}..{})", row, pos, pos + T - 1);
+          return r;
+        }
+        continue;
+      }
+      const float* x = src + (row - pos) * W;
+      quantize_row_reference(k.cache, x, encoded.data(), W);
+      dequantize_row(k.cache, encoded.data(), want.data(), W);
+      dequantize_row(k.cache, at, got.data(), W);
+      for (int64_t i = 0; i < W; ++i)
+        accumulate(r, max_reference, max_difference, got[i], want[i],
+                   [&] { return fmt::format("cache[{}][{}]", row, i); });
+    }
+    return finish();
+  }
+  std::vector<double> reference;
+  const float* out = d.as<float>(k, "out");
+  if (k.op == "rms_norm") {
+    const float* x = d.as<float>(k, "x");
+    const float* w = d.as<float>(k, "weight");
+    for (int64_t t = 0; t < T; ++t) {
+      double squares = 0;
+      for (int64_t i = 0; i < W; ++i) squares += static_cast<double>(x[t * W + i]) * x[t * W + i];
+      const double scale = 1.0 / std::sqrt(squares / static_cast<double>(W) + k.eps);
+      for (int64_t i = 0; i < W; ++i) reference.push_back(x[t * W + i] * scale * w[i]);
+    }
+  } else if (k.op == "add" || k.op == "mul") {
+    const float* a = d.as<float>(k, "lhs");
+    const float* b = d.as<float>(k, "rhs");
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < W; ++i) {
+        const double x = a[t * W + i];
+        const double y = b[k.broadcast ? i : t * W + i];
+        reference.push_back(k.op == "add" ? x + y : x * y);
+      }
+  } else if (k.op == "swiglu") {
+    const float* gate = d.as<float>(k, "gate");
+    const float* up = d.as<float>(k, "up");
+    for (int64_t i = 0; i < T * W; ++i)
+      reference.push_back(gate[i] / (1.0 + std::exp(-static_cast<double>(gate[i]))) * up[i]);
+  } else if (k.op == "softmax") {
+    const float* x = d.as<float>(k, "x");
+    for (int64_t t = 0; t < T; ++t) {
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t i = 0; i < W; ++i) m = std::max(m, k.scale * x[t * W + i]);
+      double sum = 0;
+      for (int64_t i = 0; i < W; ++i) sum += std::exp(k.scale * x[t * W + i] - m);
+      for (int64_t i = 0; i < W; ++i) reference.push_back(std::exp(k.scale * x[t * W + i] - m) / sum);
+    }
+  } else if (k.op == "rope") {
+    const float* x = d.as<float>(k, "x");
+    const int32_t* positions = d.as<int32_t>(k, "positions");
+    const int64_t width = k.heads * k.head_dim;
+    reference.assign(x, x + T * width);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t h = 0; h < k.heads; ++h) {
+        double* head = reference.data() + t * width + h * k.head_dim;
+        const float* in = x + t * width + h * k.head_dim;
+        for (int64_t j = 0; j < k.dims / 2; ++j) {
+          const double theta =
+              positions[t] * std::pow(k.freq_base, -2.0 * static_cast<double>(j) / static_cast<double>(k.dims));
+          const int64_t a = k.mode == "neox" ? j : 2 * j;
+          const int64_t b = k.mode == "neox" ? j + k.dims / 2 : 2 * j + 1;
+          head[a] = in[a] * std::cos(theta) - in[b] * std::sin(theta);
+          head[b] = in[a] * std::sin(theta) + in[b] * std::cos(theta);
+        }
+      }
+  } else if (k.op == "attention") {
+    const float* q = d.as<float>(k, "q");
+    const uint16_t* keys = d.as<uint16_t>(k, "k_cache");
+    const uint16_t* values = d.as<uint16_t>(k, "v_cache");
+    int64_t n_past = 0;
+    std::memcpy(&n_past, d.as<int64_t>(k, "n_past"), 8);
+    const int64_t D = k.head_dim;
+    const int64_t row = k.kv_heads * D;
+    reference.assign(static_cast<size_t>(T * k.heads * D), 0.0);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t h = 0; h < k.heads; ++h) {
+        const int64_t g = h / (k.heads / k.kv_heads);
+        const int64_t positions = k.causal ? n_past + t + 1 : n_past + T;
+        std::vector<double> scores(static_cast<size_t>(positions));
+        double m = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < positions; ++j) {
+          double s = 0;
+          for (int64_t i = 0; i < D; ++i)
+            s += static_cast<double>(q[(t * k.heads + h) * D + i]) * fp16_to_fp32(keys[j * row + g * D + i]);
+          scores[static_cast<size_t>(j)] = k.scale * s;
+          m = std::max(m, k.scale * s);
+        }
+        double sum = 0;
+        for (double& s : scores) sum += (s = std::exp(s - m));
+        double* out_row = reference.data() + (t * k.heads + h) * D;
+        for (int64_t j = 0; j < positions; ++j)
+          for (int64_t i = 0; i < D; ++i) {
+            const double value = fp16_to_fp32(values[j * row + g * D + i]);
+            out_row[i] += scores[static_cast<size_t>(j)] / sum * value;
+            scale_floor = std::max(scale_floor, std::fabs(value));
+          }
+      }
+  } else if (k.op == "embed") {
+    const uint8_t* table = d.as<uint8_t>(k, "table");
+    const int32_t* ids = d.as<int32_t>(k, "ids");
+    const size_t row_bytes = *ggml_row_bytes(k.quant, static_cast<uint64_t>(k.cols));
+    std::vector<float> row(static_cast<size_t>(k.cols));
+    for (int64_t t = 0; t < T; ++t) {
+      dequantize_row(k.quant, table + static_cast<size_t>(ids[t]) * row_bytes, row.data(), k.cols);
+      reference.insert(reference.end(), row.begin(), row.end());
+    }
+  }
+  const int64_t width = static_cast<int64_t>(reference.size()) / T;
+  for (size_t i = 0; i < reference.size(); ++i)
+    accumulate(r, max_reference, max_difference, out[i], reference[i], [&] {
+      return fmt::format("out[{}][{}]", static_cast<int64_t>(i) / width, static_cast<int64_t>(i) % width);
+    });
+  return finish();
+}
+
+void report(Counts& counts, const OpKernel& k, const Result& r) {
+  r.pass() ? ++counts.passed : ++counts.failed;
+  const std::string error = r.exact ? std::string("exact") : fmt::format("err {:.2e} (bound {:.1e})", r.error, r.bound);
+  fmt::print("  {}  {:<46} {:<8} {:<22} {}{}\n", r.pass() ? "PASS" : "FAIL", k.name, k.op, shape_text(k),
+             r.exact && !r.finite ? "mismatch" : error, r.detail.empty() ? "" : "  " + r.detail);
+}
+
+//===----------------------------------------------------------------------===//
+// x86-64
+//===----------------------------------------------------------------------===//
+
+// Calls `fn` with `args`: pointers and 64-bit integers, which the x86-64 System V ABI passes alike
+// in integer registers and stack slots, so one signature of as many uint64_t covers every kernel.
+template <size_t... I>
+void call_with(void* fn, const std::vector<uint64_t>& args, std::index_sequence<I...>) {
+  using Fn = void (*)(decltype(I, uint64_t{})...);
+  reinterpret_cast<Fn>(fn)(args[I]...);
+}
+
+void call(void* fn, const std::vector<uint64_t>& args) {
+  switch (args.size()) {
+    case 4: return call_with(fn, args, std::make_index_sequence<4>());
+    case 5: return call_with(fn, args, std::make_index_sequence<5>());
+    case 6: return call_with(fn, args, std::make_index_sequence<6>());
+    case 7: return call_with(fn, args, std::make_index_sequence<7>());
+    default: throw std::runtime_error(fmt::format("a kernel of {} arguments", args.size()));
+  }
+}
+
+class Library {
+ public:
+  explicit Library(const fs::path& file) : handle_(::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL)) {
+    if (!handle_) throw std::runtime_error(fmt::format("{}: cannot load: {}", file.string(), ::dlerror()));
+  }
+  ~Library() { ::dlclose(handle_); }
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
+  void* symbol(const std::string& name, const fs::path& file) const {
+    void* fn = ::dlsym(handle_, name.c_str());
+    if (!fn) throw std::runtime_error(fmt::format("{}: no symbol {}", file.string(), name));
+    return fn;
+  }
+
+ private:
+  void* handle_;
+};
+
+//===----------------------------------------------------------------------===//
+// NVIDIA
+//===----------------------------------------------------------------------===//
+
+class CudaContext {
+ public:
+  CudaContext(const cuda::CudaDriver& cu, const std::string& ptx, const fs::path& file) : cu_(cu) {
+    check(cu_.cuDeviceGet(&device_, 0), "cuDeviceGet");
+    check(cu_.cuDevicePrimaryCtxRetain(&context_, device_), "cuDevicePrimaryCtxRetain");
+    check(cu_.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+    std::vector<char> log(16384, '\0');
+    int options[] = {cuda::CU_JIT_ERROR_LOG_BUFFER, cuda::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void* values[] = {log.data(), reinterpret_cast<void*>(log.size())};
+    const cuda::CUresult result = cu_.cuModuleLoadDataEx(&module_, ptx.c_str(), 2, options, values);
+    if (result != cuda::CUDA_SUCCESS)
+      throw std::runtime_error(
+          fmt::format("{}: the driver's PTX JIT failed: {}: {}", file.string(), cu_.error_text(result), log.data()));
+  }
+  ~CudaContext() {
+    for (cuda::CUdeviceptr p : allocations_) cu_.cuMemFree(p);
+    if (module_) cu_.cuModuleUnload(module_);
+    if (context_) cu_.cuDevicePrimaryCtxRelease(device_);
+  }
+  CudaContext(const CudaContext&) = delete;
+  CudaContext& operator=(const CudaContext&) = delete;
+
+  void check(cuda::CUresult result, const std::string& what) const {
+    if (result != cuda::CUDA_SUCCESS) throw std::runtime_error(fmt::format("{}: {}", what, cu_.error_text(result)));
+  }
+
+  // Runs one kernel: copies every buffer in, launches, and copies the outputs back.
+  void run(const OpKernel& k, Data& d) {
+    cuda::CUfunction fn = nullptr;
+    check(cu_.cuModuleGetFunction(&fn, module_, k.function.c_str()), k.function);
+    std::vector<cuda::CUdeviceptr> pointers(k.params.size(), 0);
+    for (size_t i = 0; i < k.params.size(); ++i) {
+      if (k.params[i].scalar()) continue;
+      check(cu_.cuMemAlloc(&pointers[i], std::max<size_t>(d.buffers[i].size(), 4)), "cuMemAlloc");
+      allocations_.push_back(pointers[i]);
+      check(cu_.cuMemcpyHtoD(pointers[i], d.buffers[i].data(), d.buffers[i].size()), "cuMemcpyHtoD");
+    }
+    std::vector<void*> params;
+    for (const std::string& arg : k.args) {
+      const size_t i = k.param_index(arg);
+      params.push_back(k.params[i].scalar() ? static_cast<void*>(d.buffers[i].data())
+                                            : static_cast<void*>(&pointers[i]));
+    }
+    check(cu_.cuLaunchKernel(fn, k.grid, 1, 1, k.block, 1, 1, 0, nullptr, params.data(), nullptr), k.function);
+    check(cu_.cuCtxSynchronize(), k.name);
+    for (size_t i = 0; i < k.params.size(); ++i)
+      if (k.params[i].role == "output")
+        check(cu_.cuMemcpyDtoH(d.buffers[i].data(), pointers[i], d.buffers[i].size()), "cuMemcpyDtoH");
+    for (cuda::CUdeviceptr p : allocations_) cu_.cuMemFree(p);
+    allocations_.clear();
+  }
+
+ private:
+  const cuda::CudaDriver& cu_;
+  cuda::CUdevice device_ = 0;
+  cuda::CUcontext context_ = nullptr;
+  cuda::CUmodule module_ = nullptr;
+  std::vector<cuda::CUdeviceptr> allocations_;
+};
+
+}  // namespace
+
+bool is_op_kernel(const json& kernel) {
+  return kernel.is_object() && kernel.contains("op") && kernel["op"].is_string() && kernel["op"] != "qmatvec";
+}
+
+std::vector<json> select(const std::vector<json>& kernels, const std::vector<std::string>& quants) {
+  if (quants.empty()) return kernels;
+  std::vector<json> chosen;
+  for (const json& k : kernels) {
+    if (k.value("op", "") != "embed") continue;
+    auto type = ggml_type_from_name(k.value("quant", ""));
+    for (const std::string& q : quants)
+      if (type && ggml_type_from_name(q) == type) chosen.push_back(k);
+  }
+  return chosen;
+}
+
+Counts check_cpu(const fs::path& library, const std::vector<json>& kernels, uint64_t seed) {
+  Counts counts;
+  if (kernels.empty()) return counts;
+  const Library lib(library);
+  for (const json& entry : kernels) {
+    const OpKernel k = parse(entry);
+    void* fn = lib.symbol(k.function, library);
+    Data d = make_data(k, seed);
+    // Three uneven ranges of token rows, as a thread pool would split them.
+    const int64_t a = std::min(k.tokens, k.tokens / 3 + 1);
+    const int64_t b = std::min(k.tokens, 2 * k.tokens / 3 + 1);
+    const std::pair<int64_t, int64_t> ranges[] = {{0, a}, {a, b}, {b, k.tokens}};
+    for (auto [begin, end] : ranges) {
+      std::vector<uint64_t> args;
+      for (const std::string& arg : k.args) {
+        const size_t i = k.param_index(arg);
+        uint64_t value = 0;
+        if (k.params[i].scalar())
+          std::memcpy(&value, d.buffers[i].data(), 8);
+        else
+          value = reinterpret_cast<uintptr_t>(d.buffers[i].data());
+        args.push_back(value);
+      }
+      args.push_back(static_cast<uint64_t>(begin));
+      args.push_back(static_cast<uint64_t>(end));
+      call(fn, args);
+    }
+    report(counts, k, evaluate(k, d));
+  }
+  return counts;
+}
+
+Counts check_cuda(const fs::path& ptx, const std::string& chip, const std::vector<json>& kernels, uint64_t seed) {
+  Counts counts;
+  if (kernels.empty()) return counts;
+  std::string reason;
+  const cuda::CudaDriver* driver = cuda::CudaDriver::load(&reason);
+  if (!driver) {
+    fmt::print("{} ({}): skipped {} op kernels: {}\n", chip, ptx.filename().string(), kernels.size(), reason);
+    counts.skipped = static_cast<int>(kernels.size());
+    return counts;
+  }
+  std::ifstream in(ptx, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", ptx.string()));
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  CudaContext context(*driver, text, ptx);
+  for (const json& entry : kernels) {
+    const OpKernel k = parse(entry);
+    Data d = make_data(k, seed);
+    context.run(k, d);
+    report(counts, k, evaluate(k, d));
+  }
+  return counts;
+}
+
+}  // namespace llmc::cli::opcheck

@@ -1,0 +1,39 @@
+// `llmc kernel-check` for the bundle kernels of ops other than qmatvec (rms_norm, add, mul, swiglu,
+// softmax, argmax, rope, kv_store, embed, attention): fresh random inputs per run, outputs poisoned
+// with NaN,
+// a double-precision reference per op, and a normalized error bound per op (argmax must match
+// exactly; NaN never passes). Runtime only: no compiler headers.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace llmc::cli::opcheck {
+
+struct Counts {
+  int passed = 0;
+  int failed = 0;
+  int skipped = 0;
+};
+
+// True for a manifest kernel entry whose "op" is present and not "qmatvec".
+bool is_op_kernel(const nlohmann::json& kernel);
+
+// The entries that `quants` selects: all of them when it is empty, else the embed kernels of
+// those types (the other ops have no quant type).
+std::vector<nlohmann::json> select(const std::vector<nlohmann::json>& kernels, const std::vector<std::string>& quants);
+
+// Runs the kernels from the x86-64 shared object `library` (dlopen) and prints one line each.
+// Throws std::runtime_error for a malformed entry or a missing symbol.
+Counts check_cpu(const std::filesystem::path& library, const std::vector<nlohmann::json>& kernels, uint64_t seed);
+
+// Runs the kernels from the PTX file through the CUDA driver; without one, reports them skipped
+// with the reason.
+Counts check_cuda(const std::filesystem::path& ptx, const std::string& chip, const std::vector<nlohmann::json>& kernels,
+                  uint64_t seed);
+
+}  // namespace llmc::cli::opcheck
