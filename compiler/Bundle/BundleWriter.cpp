@@ -42,7 +42,7 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
   const std::string what = target.chipName() + ": qmatvec " + std::to_string(request.rows) + "x" +
                            std::to_string(request.cols);
   if (!quant) throw BundleError(what + ": ggml type " + std::to_string(request.type) + " has no kernel");
-  QMatVecTuning tuning = defaultTuning(target);
+  QMatVecTuning tuning = defaultTuning(target, *quant);
   if (request.tuning)
     tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll};
   std::string error;

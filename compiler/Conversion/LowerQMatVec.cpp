@@ -38,7 +38,7 @@ std::optional<CodeGenKind> parseCodeGenKind(llvm::StringRef name) {
 QMatVecTuning tuningOf(mlir::llmc::QMatVecOp op, const TargetInfo& target) {
   if (auto tuning = op.getTuningAttr())
     return {tuning.getRowsPerBlock(), tuning.getWarps(), tuning.getVectorWidth(), tuning.getUnroll()};
-  return defaultTuning(target);
+  return defaultTuning(target, op.getQuant());
 }
 
 // `value` as `type` (a static shape of the same element type), casting when they differ.

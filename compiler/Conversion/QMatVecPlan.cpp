@@ -12,8 +12,8 @@ using mlir::llmc::QuantType;
 
 std::string_view dotMethodName(DotMethod method) { return method == DotMethod::Int8 ? "int8" : "f32"; }
 
-QMatVecTuning defaultTuning(const TargetInfo& target) {
-  const auto& defaults = target.chip().qmatvec;
+QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant) {
+  const auto& defaults = target.chip().qmatvec_for(mlir::llmc::stringifyQuantType(quant).str());
   return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll};
 }
 

@@ -489,10 +489,11 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
       k.op = "qmatvec";
       k.quant = std::string(ggml_type_name(t));
       if (chip) {
-        k.rows_per_block = chip->qmatvec.rows_per_block;
-        k.warps = chip->qmatvec.warps_per_block;
-        k.vector_width = chip->qmatvec.vector_width;
-        k.unroll = chip->qmatvec.unroll;
+        const auto& config = chip->qmatvec_for(k.quant);
+        k.rows_per_block = config.rows_per_block;
+        k.warps = config.warps_per_block;
+        k.vector_width = config.vector_width;
+        k.unroll = config.unroll;
       }
       k.source = "chip default";
       p.kernels.push_back(k);

@@ -211,14 +211,28 @@ class CatalogLoader {
       chip.reference_device = c.field("reference_device").as_nonempty_string();
 
       Reader q = c.field("qmatvec");
-      q.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "rationale"});
-      chip.qmatvec.rows_per_block = static_cast<int>(q.field("rows_per_block").as_int_in(1, 64));
-      chip.qmatvec.warps_per_block = static_cast<int>(q.field("warps_per_block").as_int_in(1, 32));
-      chip.qmatvec.vector_width = static_cast<int>(q.field("vector_width").as_int_in(1, 16));
-      chip.qmatvec.unroll = static_cast<int>(q.field("unroll").as_int_in(1, 16));
-      chip.qmatvec.rationale = q.field("rationale").as_nonempty_string();
-      if (chip.qmatvec.warps_per_block * chip.warp_size > 1024)
-        q.field("warps_per_block").fail("more than 1024 threads per block");
+      q.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "rationale", "by_quant"});
+      auto read_config = [&](Reader& r) {
+        QMatVecConfig config;
+        config.rows_per_block = static_cast<int>(r.field("rows_per_block").as_int_in(1, 64));
+        config.warps_per_block = static_cast<int>(r.field("warps_per_block").as_int_in(1, 32));
+        config.vector_width = static_cast<int>(r.field("vector_width").as_int_in(1, 16));
+        config.unroll = static_cast<int>(r.field("unroll").as_int_in(1, 16));
+        config.rationale = r.field("rationale").as_nonempty_string();
+        if (config.warps_per_block * chip.warp_size > 1024)
+          r.field("warps_per_block").fail("more than 1024 threads per block");
+        return config;
+      };
+      chip.qmatvec = read_config(q);
+      if (auto by = q.optional_field("by_quant")) {
+        // Keys are ggml type names ("q6_K"); a unit test checks them against the type table.
+        by->require_object();
+        for (const auto& item : by->raw().items()) {
+          Reader one = by->field(item.key());
+          one.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "rationale"});
+          chip.qmatvec_by_quant.emplace(item.key(), read_config(one));
+        }
+      }
 
       chip.sources = read_sources(
           c, {"warp_size", "has_int8_dot", "fast_fp16", "max_shared_mem_per_block_bytes", "max_registers_per_thread"});

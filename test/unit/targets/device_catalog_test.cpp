@@ -1,4 +1,5 @@
 #include "llmc/targets/device_catalog.h"
+#include "llmc/ggml_types.h"
 
 #include <algorithm>
 #include <cmath>
@@ -153,6 +154,25 @@ TEST(DeviceCatalog, QMatVecDefaultsFollowTheChip) {
   EXPECT_EQ(catalog().find_chip("sm_61")->qmatvec.warps_per_block, 4);
   EXPECT_EQ(catalog().find_chip("sm_61")->qmatvec.rows_per_block, 1);
   EXPECT_EQ(catalog().find_chip("gfx906")->qmatvec.warps_per_block, 2);
+}
+
+TEST(DeviceCatalog, QMatVecPerTypeDefaultsNameRealTypes) {
+  size_t overrides = 0;
+  for (const ChipInfo& chip : catalog().chips()) {
+    for (const auto& [quant, config] : chip.qmatvec_by_quant) {
+      SCOPED_TRACE(chip.arch + " " + quant);
+      EXPECT_TRUE(llmc::ggml_type_from_name(quant).has_value());
+      EXPECT_FALSE(config.rationale.empty());
+      EXPECT_LE(config.warps_per_block * chip.warp_size, 1024);
+      EXPECT_EQ(&chip.qmatvec_for(quant), &config);
+      ++overrides;
+    }
+    // Types without an entry take the chip's default.
+    EXPECT_EQ(&chip.qmatvec_for("no-such-type"), &chip.qmatvec);
+  }
+  EXPECT_GE(overrides, 1u);
+  EXPECT_EQ(catalog().find_chip("sm_90")->qmatvec_for("q6_K").warps_per_block, 2);
+  EXPECT_EQ(catalog().find_chip("sm_90")->qmatvec_for("q4_0").warps_per_block, 4);
 }
 
 TEST(DeviceCatalog, PcieTable) {

@@ -88,7 +88,8 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, mlir::llmc::Qua
                                        int64_t cols, int64_t batch, const QMatVecTuning& tuning, bool allowInt8,
                                        std::string* error);
 
-// The chip's default tuning (targets/chips.json qmatvec).
-QMatVecTuning defaultTuning(const TargetInfo& target);
+// The chip's default tuning for `quant` weights (targets/chips.json qmatvec, or its by_quant
+// entry for the type).
+QMatVecTuning defaultTuning(const TargetInfo& target, mlir::llmc::QuantType quant);
 
 }  // namespace llmc::compiler

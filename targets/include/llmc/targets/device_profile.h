@@ -80,7 +80,15 @@ struct ChipInfo {
   int max_registers_per_thread = 0;
   std::string reference_device;       // profile whose rates a custom ARCH:VRAM:BANDWIDTH device inherits
   QMatVecConfig qmatvec;
+  // Measured exceptions to `qmatvec` for one weight type (ggml type name, e.g. "q6_K").
+  std::map<std::string, QMatVecConfig, std::less<>> qmatvec_by_quant;
   std::map<std::string, std::string> sources;
+
+  // The default mat-vec tuning for weights of `quant` (a ggml type name) on this chip.
+  const QMatVecConfig& qmatvec_for(std::string_view quant) const {
+    auto it = qmatvec_by_quant.find(quant);
+    return it == qmatvec_by_quant.end() ? qmatvec : it->second;
+  }
 };
 
 }  // namespace llmc::targets
