@@ -29,13 +29,6 @@ namespace {
 
 constexpr llvm::StringLiteral kGpuModuleName = "llmc_kernels";
 
-std::optional<CodeGenKind> parseCodeGenKind(llvm::StringRef name) {
-  if (name == "nvptx") return CodeGenKind::Nvptx;
-  if (name == "amdgpu") return CodeGenKind::Amdgpu;
-  if (name == "x86") return CodeGenKind::X86;
-  return std::nullopt;
-}
-
 bool isLowered(mlir::Operation* op) {
   return llvm::isa<mlir::llmc::RmsNormOp, mlir::llmc::AddOp, mlir::llmc::MulOp, mlir::llmc::SwiGluOp,
                    mlir::llmc::SoftmaxOp, mlir::llmc::ArgMaxOp, mlir::llmc::RopeOp, mlir::llmc::KvStoreOp,
@@ -200,19 +193,10 @@ class LowerElementwisePass : public impl::LowerElementwisePassBase<LowerElementw
 
   void runOnOperation() override {
     mlir::ModuleOp module = getOperation();
-    std::optional<CodeGenKind> kind = parseCodeGenKind(target);
-    if (!kind) {
-      module.emitError() << "llmc-lower-elementwise: unknown target '" << target << "' (expected nvptx, amdgpu or x86)";
-      return signalPassFailure();
-    }
-    const std::string chipName = chip.empty() ? std::string(defaultChip(*kind)) : chip.getValue();
     std::string error;
-    std::unique_ptr<TargetInfo> info = makeTargetInfo(chipName, &error);
-    if (!info || info->kind() != *kind) {
-      module.emitError() << "llmc-lower-elementwise: "
-                         << (info ? "chip '" + chipName + "' is a " + std::string(codeGenKindName(info->kind())) +
-                                        " chip, not " + target.getValue()
-                                  : error);
+    std::unique_ptr<TargetInfo> info = makePassTarget(target.getValue(), chip.getValue(), &error);
+    if (!info) {
+      module.emitError() << "llmc-lower-elementwise: " << error;
       return signalPassFailure();
     }
 

@@ -28,13 +28,6 @@ namespace {
 
 constexpr llvm::StringLiteral kGpuModuleName = "llmc_kernels";
 
-std::optional<CodeGenKind> parseCodeGenKind(llvm::StringRef name) {
-  if (name == "nvptx") return CodeGenKind::Nvptx;
-  if (name == "amdgpu") return CodeGenKind::Amdgpu;
-  if (name == "x86") return CodeGenKind::X86;
-  return std::nullopt;
-}
-
 QMatVecTuning tuningOf(mlir::llmc::QMatVecOp op, const TargetInfo& target) {
   if (auto tuning = op.getTuningAttr())
     return {tuning.getRowsPerBlock(), tuning.getWarps(), tuning.getVectorWidth(), tuning.getUnroll()};
@@ -53,19 +46,10 @@ class LowerQMatVecPass : public impl::LowerQMatVecPassBase<LowerQMatVecPass> {
 
   void runOnOperation() override {
     mlir::ModuleOp module = getOperation();
-    std::optional<CodeGenKind> kind = parseCodeGenKind(target);
-    if (!kind) {
-      module.emitError() << "llmc-lower-qmatvec: unknown target '" << target << "' (expected nvptx, amdgpu or x86)";
-      return signalPassFailure();
-    }
-    const std::string chipName = chip.empty() ? std::string(defaultChip(*kind)) : chip.getValue();
     std::string error;
-    std::unique_ptr<TargetInfo> info = makeTargetInfo(chipName, &error);
-    if (!info || info->kind() != *kind) {
-      module.emitError() << "llmc-lower-qmatvec: "
-                         << (info ? "chip '" + chipName + "' is a " + std::string(codeGenKindName(info->kind())) +
-                                        " chip, not " + target.getValue()
-                                  : error);
+    std::unique_ptr<TargetInfo> info = makePassTarget(target.getValue(), chip.getValue(), &error);
+    if (!info) {
+      module.emitError() << "llmc-lower-qmatvec: " << error;
       return signalPassFailure();
     }
 

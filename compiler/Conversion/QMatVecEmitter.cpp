@@ -34,23 +34,6 @@ mlir::MemRefType outputType(mlir::MLIRContext* context, const QMatVecPlan& plan)
   return mlir::MemRefType::get({plan.batch, plan.rows}, mlir::Float32Type::get(context));
 }
 
-// A view of a 1-D i8 buffer of `bytes` bytes as `element`s; null when the size does not divide.
-Value viewAs(KernelIRBuilder& kb, Value buffer, int64_t bytes, mlir::Type element) {
-  const int64_t size = element.getIntOrFloatBitWidth() / 8;
-  if (bytes % size != 0) return {};
-  auto type = mlir::MemRefType::get({bytes / size}, element);
-  return mlir::memref::ViewOp::create(kb.b, kb.loc, type, buffer, kb.index(0), mlir::ValueRange{});
-}
-
-WeightViews makeWeightViews(KernelIRBuilder& kb, Value w, int64_t bytes) {
-  WeightViews views;
-  views.bytes = w;
-  views.halves = viewAs(kb, w, bytes, kb.b.getI16Type());
-  views.words = viewAs(kb, w, bytes, kb.b.getI32Type());
-  views.f16s = viewAs(kb, w, bytes, kb.b.getF16Type());
-  return views;
-}
-
 // Where activations come from: f32 rows, or the int8 scratch the quantizer wrote.
 struct ActivationSource {
   Value x;           // memref<B x C x f32> (f32 method)
@@ -236,8 +219,8 @@ class RowDotBuilder {
 ActivationSource int8Source(KernelIRBuilder& kb, const QMatVecPlan& plan, Value scratch) {
   ActivationSource source;
   const int64_t values = plan.batch * plan.cols;
-  source.quads = viewAs(kb, scratch, plan.scratchBytes, kb.b.getI32Type());
-  source.floats = viewAs(kb, scratch, plan.scratchBytes, kb.b.getF32Type());
+  source.quads = kb.viewAs(scratch, plan.scratchBytes, kb.b.getI32Type());
+  source.floats = kb.viewAs(scratch, plan.scratchBytes, kb.b.getF32Type());
   source.pairsAt = values / 4;
   return source;
 }
@@ -407,7 +390,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   KernelIRBuilder kb(b, loc);
   Value w = func.getArgument(0);
   Value y = func.getArgument(2);
-  WeightViews weights = makeWeightViews(kb, w, plan.weightBytes);
+  WeightViews weights = kb.weightViews(w, plan.weightBytes);
   Value thread = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
   Value group = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
   ActivationSource activations;
@@ -506,7 +489,7 @@ mlir::gpu::GPUFuncOp emitGpuQuantizeActivations(mlir::gpu::GPUModuleOp module, c
   KernelIRBuilder kb(b, loc);
   Value x = func.getArgument(0);
   ActivationSource out = int8Source(kb, plan, func.getArgument(1));
-  Value codes = viewAs(kb, func.getArgument(1), plan.scratchBytes, b.getI8Type());
+  Value codes = kb.viewAs(func.getArgument(1), plan.scratchBytes, b.getI8Type());
   const int64_t values = plan.batch * plan.cols;
 
   // One lane per value, 32 lanes per block; every lane takes part in the shuffles (a block is
@@ -548,7 +531,7 @@ mlir::func::FuncOp emitCpuQMatVec(mlir::ModuleOp module, const QMatVecPlan& plan
   Value y = func.getArgument(2);
   Value rowBegin = func.getArgument(3);
   Value rowEnd = func.getArgument(4);
-  WeightViews weights = makeWeightViews(kb, w, plan.weightBytes);
+  WeightViews weights = kb.weightViews(w, plan.weightBytes);
   ActivationSource activations;
   activations.x = func.getArgument(1);
   auto decoder = makeQuantDecoder(plan.quant, 4 * plan.tuning.vectorWidth, plan.cols,

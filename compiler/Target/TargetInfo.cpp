@@ -2,6 +2,8 @@
 // already abstracts shuffles and workgroup memory).
 #include "llmc/compiler/TargetInfo.h"
 
+#include <optional>
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 #include "TargetFactories.h"
@@ -25,6 +27,24 @@ std::string_view defaultChip(CodeGenKind kind) {
     case CodeGenKind::X86: return "x86-64";
   }
   return "";
+}
+
+std::unique_ptr<TargetInfo> makePassTarget(std::string_view target, std::string_view chip, std::string* error) {
+  std::optional<CodeGenKind> kind;
+  for (CodeGenKind k : {CodeGenKind::Nvptx, CodeGenKind::Amdgpu, CodeGenKind::X86})
+    if (target == codeGenKindName(k)) kind = k;
+  if (!kind) {
+    *error = "unknown target '" + std::string(target) + "' (expected nvptx, amdgpu or x86)";
+    return nullptr;
+  }
+  const std::string chipName(chip.empty() ? defaultChip(*kind) : chip);
+  std::unique_ptr<TargetInfo> info = makeTargetInfo(chipName, error);
+  if (info && info->kind() != *kind) {
+    *error = "chip '" + chipName + "' is a " + std::string(codeGenKindName(info->kind())) + " chip, not " +
+             std::string(target);
+    return nullptr;
+  }
+  return info;
 }
 
 mlir::Value TargetInfo::shuffleXor(mlir::OpBuilder& b, mlir::Location loc, mlir::Value value, int offset) const {

@@ -36,6 +36,9 @@
 namespace llmc::cli {
 namespace {
 
+using opcheck::mix;
+using opcheck::name_hash;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -165,19 +168,6 @@ struct CheckData {
   std::vector<float> x;
   std::vector<float> reference;
 };
-
-uint64_t mix(uint64_t value) {
-  value += 0x9e3779b97f4a7c15ull;
-  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
-  value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
-  return value ^ (value >> 31);
-}
-
-uint64_t name_hash(const std::string& name) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char c : name) hash = (hash ^ c) * 0x100000001b3ull;
-  return hash;
-}
 
 CheckData make_data(const Kernel& kernel, uint64_t seed, bool with_reference) {
   CheckData data;

@@ -20,6 +20,20 @@
 #include "llmc/quants.h"
 
 namespace llmc::cli::opcheck {
+
+uint64_t mix(uint64_t value) {
+  value += 0x9e3779b97f4a7c15ull;
+  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
+  value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
+  return value ^ (value >> 31);
+}
+
+uint64_t name_hash(const std::string& name) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : name) hash = (hash ^ c) * 0x100000001b3ull;
+  return hash;
+}
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -238,19 +252,6 @@ std::string shape_text(const OpKernel& k) {
 //===----------------------------------------------------------------------===//
 // Inputs, references and comparisons
 //===----------------------------------------------------------------------===//
-
-uint64_t mix(uint64_t value) {
-  value += 0x9e3779b97f4a7c15ull;
-  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
-  value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
-  return value ^ (value >> 31);
-}
-
-uint64_t name_hash(const std::string& name) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char c : name) hash = (hash ^ c) * 0x100000001b3ull;
-  return hash;
-}
 
 constexpr uint32_t kNanBits = 0x7FC00000u;
 constexpr uint16_t kHalfNanBits = 0x7E00u;

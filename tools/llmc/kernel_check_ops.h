@@ -14,6 +14,11 @@
 
 namespace llmc::cli::opcheck {
 
+// A 64-bit mixer (splitmix64's finalizer) and FNV-1a of a kernel name: each kernel's inputs come
+// from mix(seed ^ name_hash(name)), so one seed repeats a whole run.
+uint64_t mix(uint64_t value);
+uint64_t name_hash(const std::string& name);
+
 struct Counts {
   int passed = 0;
   int failed = 0;

@@ -68,6 +68,10 @@ std::unique_ptr<TargetInfo> makeTargetInfo(std::string_view chip, std::string* e
 // The chip a code generator picks when none is named: sm_61, gfx906, x86-64.
 std::string_view defaultChip(CodeGenKind kind);
 
+// The target of a lowering pass's `target` (nvptx, amdgpu, x86) and `chip` (empty: the code
+// generator's default) options, or nullptr with `error` saying which option is wrong.
+std::unique_ptr<TargetInfo> makePassTarget(std::string_view target, std::string_view chip, std::string* error);
+
 // 61 for "sm_61"; 0 for a name that is not an NVIDIA chip.
 int smVersion(std::string_view chip);
 
