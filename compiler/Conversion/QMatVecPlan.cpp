@@ -14,7 +14,8 @@ std::string_view dotMethodName(DotMethod method) { return method == DotMethod::I
 
 QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant) {
   const auto& defaults = target.chip().qmatvec_for(mlir::llmc::stringifyQuantType(quant).str());
-  return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll};
+  return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll,
+          defaults.slices_per_lane};
 }
 
 std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant, int64_t rows, int64_t cols,
@@ -52,13 +53,19 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   } else {
     t.warps = 1;
   }
-  plan.tuning = t;
-
   auto decoder = makeQuantDecoder(quant, 4 * t.vectorWidth, cols, nullptr);
   plan.groupLength = decoder->groupLength();
   plan.groupsPerSlice = decoder->groupsPerSlice();
   plan.slicesPerBlock = decoder->slicesPerBlock();
   plan.slicesPerRow = cols / decoder->blockValues() * decoder->slicesPerBlock();
+  if (target.isGpu() && t.slicesPerLane > 0 && t.rowsPerBlock == 1 && plan.slicesPerRow % t.slicesPerLane == 0) {
+    // Warps fitted to the row: 4096 Q4_0 columns are 128 blocks (4 warps, a block per lane),
+    // 14336 are 448 (14 warps) instead of 3.5 rounds of 4 warps with half the lanes idle in the last.
+    const int64_t lanes = plan.slicesPerRow / t.slicesPerLane;
+    const int64_t warps = lanes / target.warpSize();
+    if (lanes % target.warpSize() == 0 && warps >= 1 && warps <= 16) t.warps = warps;
+  }
+  plan.tuning = t;
   plan.method = allowInt8 && target.isGpu() && target.hasInt8Dot() && decoder->hasInt8Dot() && cols % 32 == 0
                     ? DotMethod::Int8
                     : DotMethod::F32;

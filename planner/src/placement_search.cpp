@@ -494,6 +494,7 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         k.warps = config.warps_per_block;
         k.vector_width = config.vector_width;
         k.unroll = config.unroll;
+        k.slices_per_lane = config.slices_per_lane;
       }
       k.source = "chip default";
       p.kernels.push_back(k);

@@ -199,10 +199,13 @@ nlohmann::json plan_to_json(const Plan& p) {
                      {"decode_tps_at_ctx", f.decode_tps_at_ctx}});
   j["ctx_front"] = front;
   json kernels = json::array();
-  for (const auto& k : p.kernels)
-    kernels.push_back({{"device", k.device}, {"chip", k.chip}, {"op", k.op}, {"quant", k.quant},
-                       {"rows_per_block", k.rows_per_block}, {"warps", k.warps}, {"vector_width", k.vector_width},
-                       {"unroll", k.unroll}, {"source", k.source}});
+  for (const auto& k : p.kernels) {
+    json kernel = {{"device", k.device}, {"chip", k.chip}, {"op", k.op}, {"quant", k.quant},
+                   {"rows_per_block", k.rows_per_block}, {"warps", k.warps}, {"vector_width", k.vector_width},
+                   {"unroll", k.unroll}, {"source", k.source}};
+    if (k.slices_per_lane > 0) kernel["slices_per_lane"] = k.slices_per_lane;
+    kernels.push_back(std::move(kernel));
+  }
   j["kernels"] = kernels;
   j["llama_cpp_args"] = p.fits ? json(llama_cpp_args(p)) : json::array();
   j["suggestions"] = p.suggestions;

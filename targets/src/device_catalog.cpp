@@ -211,13 +211,15 @@ class CatalogLoader {
       chip.reference_device = c.field("reference_device").as_nonempty_string();
 
       Reader q = c.field("qmatvec");
-      q.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "rationale", "by_quant"});
+      q.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale",
+                   "by_quant"});
       auto read_config = [&](Reader& r) {
         QMatVecConfig config;
         config.rows_per_block = static_cast<int>(r.field("rows_per_block").as_int_in(1, 64));
         config.warps_per_block = static_cast<int>(r.field("warps_per_block").as_int_in(1, 32));
         config.vector_width = static_cast<int>(r.field("vector_width").as_int_in(1, 16));
         config.unroll = static_cast<int>(r.field("unroll").as_int_in(1, 16));
+        if (auto spl = r.optional_field("slices_per_lane")) config.slices_per_lane = static_cast<int>(spl->as_int_in(1, 16));
         config.rationale = r.field("rationale").as_nonempty_string();
         if (config.warps_per_block * chip.warp_size > 1024)
           r.field("warps_per_block").fail("more than 1024 threads per block");
@@ -229,7 +231,7 @@ class CatalogLoader {
         by->require_object();
         for (const auto& item : by->raw().items()) {
           Reader one = by->field(item.key());
-          one.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "rationale"});
+          one.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale"});
           chip.qmatvec_by_quant.emplace(item.key(), read_config(one));
         }
       }

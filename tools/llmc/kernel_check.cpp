@@ -386,14 +386,14 @@ struct CudaBuffers {
 };
 
 void launch_all(CudaSession& s, const std::vector<cuda::CUfunction>& functions, const Kernel& kernel,
-                const CudaBuffers& buffers) {
+                const CudaBuffers& buffers, cuda::CUstream stream = nullptr) {
   for (size_t i = 0; i < kernel.launches.size(); ++i) {
     const Launch& l = kernel.launches[i];
     std::vector<cuda::CUdeviceptr> values;
     for (const std::string& arg : l.args) values.push_back(buffers.get(arg));
     std::vector<void*> params;
     for (cuda::CUdeviceptr& v : values) params.push_back(&v);
-    s.check(s.cu().cuLaunchKernel(functions[i], l.grid, 1, 1, l.block, 1, 1, l.shared_bytes, nullptr, params.data(),
+    s.check(s.cu().cuLaunchKernel(functions[i], l.grid, 1, 1, l.block, 1, 1, l.shared_bytes, stream, params.data(),
                                   nullptr),
             l.function.c_str());
   }
@@ -413,6 +413,46 @@ double elapsed_seconds(CudaSession& s, const std::function<void()>& work, int it
   s.cu().cuEventDestroy(start);
   s.cu().cuEventDestroy(stop);
   return ms / 1e3 / iterations;
+}
+
+bool has_graphs(const cuda::CudaDriver& cu) {
+  return cu.cuStreamCreate && cu.cuStreamDestroy && cu.cuStreamSynchronize && cu.cuStreamBeginCapture &&
+         cu.cuStreamEndCapture && cu.cuGraphInstantiate && cu.cuGraphLaunch && cu.cuGraphExecDestroy &&
+         cu.cuGraphDestroy;
+}
+
+// Seconds per call of `work`, with `iterations` calls recorded once into a CUDA graph and the
+// graph replayed: the launches then cost the GPU's gap between kernels, not the host's launch
+// rate, as in a decode step a runtime replays from a graph. `work` launches on `stream`.
+double graph_seconds(CudaSession& s, const std::function<void(cuda::CUstream)>& work, int iterations) {
+  const cuda::CudaDriver& cu = s.cu();
+  cuda::CUstream stream = nullptr;
+  s.check(cu.cuStreamCreate(&stream, cuda::CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  cuda::CUgraph graph = nullptr;
+  cuda::CUgraphExec exec = nullptr;
+  s.check(cu.cuStreamBeginCapture(stream, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
+  for (int i = 0; i < iterations; ++i) work(stream);
+  s.check(cu.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
+  s.check(cu.cuGraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
+  s.check(cu.cuGraphLaunch(exec, stream), "cuGraphLaunch");  // uploads the graph; not timed
+  s.check(cu.cuStreamSynchronize(stream), "cuStreamSynchronize");
+  constexpr int kReplays = 5;
+  cuda::CUevent start = nullptr;
+  cuda::CUevent stop = nullptr;
+  s.check(cu.cuEventCreate(&start, 0), "cuEventCreate");
+  s.check(cu.cuEventCreate(&stop, 0), "cuEventCreate");
+  s.check(cu.cuEventRecord(start, stream), "cuEventRecord");
+  for (int i = 0; i < kReplays; ++i) s.check(cu.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+  s.check(cu.cuEventRecord(stop, stream), "cuEventRecord");
+  s.check(cu.cuEventSynchronize(stop), "cuEventSynchronize");
+  float ms = 0;
+  s.check(cu.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+  cu.cuEventDestroy(start);
+  cu.cuEventDestroy(stop);
+  cu.cuGraphExecDestroy(exec);
+  cu.cuGraphDestroy(graph);
+  cu.cuStreamDestroy(stream);
+  return ms / 1e3 / (static_cast<double>(kReplays) * iterations);
 }
 
 void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o, Tally& tally) {
@@ -482,21 +522,42 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
       const int iterations = std::max(o.perf_iterations, static_cast<int>(copies));
       const double seconds = elapsed_seconds(session, run, iterations);
       const double bandwidth = kernel.weight_bytes / seconds / 1e9;
-      std::string product_only;
-      if (functions.size() > 1) {
-        // The product alone, without the activation quantizer's launch.
-        Kernel last = kernel;
-        last.launches = {kernel.launches.back()};
-        const std::vector<cuda::CUfunction> product = {functions.back()};
-        auto run_product = [&] { launch_all(session, product, last, rotation[turn++ % copies]); };
-        const double product_seconds = elapsed_seconds(session, run_product, iterations);
-        product_only = fmt::format("  (product alone {:.1f} us, {:.1f} GB/s)", product_seconds * 1e6,
-                                   kernel.weight_bytes / product_seconds / 1e9);
+      // Registers and resident workgroups of the product: what bounds the loads in flight.
+      std::string occupancy;
+      if (cu.cuFuncGetAttribute && cu.cuOccupancyMaxActiveBlocksPerMultiprocessor) {
+        const Launch& product = kernel.launches.back();
+        int registers = 0;
+        int resident = 0;
+        if (cu.cuFuncGetAttribute(&registers, cuda::CU_FUNC_ATTRIBUTE_NUM_REGS, functions.back()) == cuda::CUDA_SUCCESS &&
+            cu.cuOccupancyMaxActiveBlocksPerMultiprocessor(&resident, functions.back(), product.block,
+                                                           product.shared_bytes) == cuda::CUDA_SUCCESS)
+          occupancy = fmt::format(" [{} registers, {} warps per SM]", registers, resident * product.block / 32);
       }
       fmt::print("        perf {:<46} {:7.1f} us {:7.1f} GB/s of weights read = {:5.1f}% of the copy's read + write "
                  "rate, {:5.1f}% of its read rate{}\n",
                  kernel.name, seconds * 1e6, bandwidth, 100.0 * bandwidth / copy_bandwidth,
-                 200.0 * bandwidth / copy_bandwidth, product_only);
+                 200.0 * bandwidth / copy_bandwidth, occupancy);
+      // The same launches replayed from a CUDA graph, with and without the quantizer.
+      std::vector<std::pair<std::string, Kernel>> variants = {{"all launches", kernel}};
+      if (functions.size() > 1) {
+        Kernel last = kernel;
+        last.launches = {kernel.launches.back()};
+        variants.push_back({"product alone", last});
+      }
+      for (size_t v = 0; v < variants.size(); ++v) {
+        const auto& [label, variant] = variants[v];
+        const std::vector<cuda::CUfunction> used(functions.end() - variant.launches.size(), functions.end());
+        auto replay = [&](cuda::CUstream stream) { launch_all(session, used, variant, rotation[turn++ % copies], stream); };
+        if (has_graphs(cu)) {
+          const double s = graph_seconds(session, replay, iterations);
+          const double gbs = kernel.weight_bytes / s / 1e9;
+          fmt::print("          {:<13} {:7.1f} us {:7.1f} GB/s in a CUDA graph = {:5.1f}% of the copy's read + write rate\n",
+                     label, s * 1e6, gbs, 100.0 * gbs / copy_bandwidth);
+        } else if (v > 0) {  // a driver without graphs: the product alone, launched one by one
+          const double s = elapsed_seconds(session, [&] { replay(nullptr); }, iterations);
+          fmt::print("          {:<13} {:7.1f} us {:7.1f} GB/s\n", label, s * 1e6, kernel.weight_bytes / s / 1e9);
+        }
+      }
     }
     session.free_all();
   }

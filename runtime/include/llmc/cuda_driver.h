@@ -19,11 +19,15 @@ struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
 struct CUevent_st;
+struct CUgraph_st;
+struct CUgraphExec_st;
 using CUcontext = CUctx_st*;
 using CUmodule = CUmod_st*;
 using CUfunction = CUfunc_st*;
 using CUstream = CUstream_st*;
 using CUevent = CUevent_st*;
+using CUgraph = CUgraph_st*;
+using CUgraphExec = CUgraphExec_st*;
 
 inline constexpr CUresult CUDA_SUCCESS = 0;
 
@@ -37,6 +41,13 @@ inline constexpr int CU_JIT_INFO_LOG_BUFFER = 3;
 inline constexpr int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4;
 inline constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 inline constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+
+// CUfunction_attribute values.
+inline constexpr int CU_FUNC_ATTRIBUTE_NUM_REGS = 4;
+
+// cuStreamCreate flags and CUstreamCaptureMode values.
+inline constexpr unsigned int CU_STREAM_NON_BLOCKING = 1;
+inline constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
 // (name, exported symbol, return type, parameters). The exported names carry the ABI version
 // suffixes cuda.h maps the plain names to.
@@ -73,8 +84,22 @@ inline constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
   X(cuEventSynchronize, "cuEventSynchronize", CUresult, (CUevent event))                                  \
   X(cuEventElapsedTime, "cuEventElapsedTime", CUresult, (float* milliseconds, CUevent start, CUevent end))
 
+// Streams and graphs: optional, so that an old driver still runs kernels one launch at a time.
 #define LLMC_CUDA_DRIVER_OPTIONAL(X)                                                                       \
-  X(cuGetErrorString, "cuGetErrorString", CUresult, (CUresult error, const char** text))
+  X(cuGetErrorString, "cuGetErrorString", CUresult, (CUresult error, const char** text))                  \
+  X(cuStreamCreate, "cuStreamCreate", CUresult, (CUstream * stream, unsigned int flags))                  \
+  X(cuStreamDestroy, "cuStreamDestroy_v2", CUresult, (CUstream stream))                                   \
+  X(cuStreamSynchronize, "cuStreamSynchronize", CUresult, (CUstream stream))                              \
+  X(cuStreamBeginCapture, "cuStreamBeginCapture_v2", CUresult, (CUstream stream, int mode))               \
+  X(cuStreamEndCapture, "cuStreamEndCapture", CUresult, (CUstream stream, CUgraph * graph))               \
+  X(cuGraphInstantiate, "cuGraphInstantiateWithFlags", CUresult,                                           \
+    (CUgraphExec * exec, CUgraph graph, unsigned long long flags))                                        \
+  X(cuGraphLaunch, "cuGraphLaunch", CUresult, (CUgraphExec exec, CUstream stream))                        \
+  X(cuGraphExecDestroy, "cuGraphExecDestroy", CUresult, (CUgraphExec exec))                               \
+  X(cuGraphDestroy, "cuGraphDestroy", CUresult, (CUgraph graph))                                         \
+  X(cuFuncGetAttribute, "cuFuncGetAttribute", CUresult, (int* value, int attribute, CUfunction function))  \
+  X(cuOccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor", CUresult, \
+    (int* blocks, CUfunction function, int block_size, size_t dynamic_shared_bytes))
 
 class CudaDriver {
  public:

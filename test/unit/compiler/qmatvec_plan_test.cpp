@@ -19,6 +19,24 @@ QMatVecPlan plan(const char* chip, QuantType type, int64_t rows, int64_t cols, i
   return result.value_or(QMatVecPlan{});
 }
 
+TEST(QMatVecPlan, SlicesPerLaneFitsWarpsToTheRow) {
+  // Q4_0 with 4 words per lane step: a block per lane step. 4096 columns are 128 blocks (4 warps),
+  // 14336 are 448 (14 warps, or 7 with two steps per lane).
+  EXPECT_EQ(plan("sm_90", QuantType::Q4_0, 4096, 4096, 1, {1, 8, 4, 1, 1}).tuning.warps, 4);
+  QMatVecPlan wide = plan("sm_90", QuantType::Q4_0, 4096, 14336, 1, {1, 4, 4, 1, 1});
+  EXPECT_EQ(wide.tuning.warps, 14);
+  EXPECT_EQ(wide.blockX, 14 * 32);
+  EXPECT_EQ(wide.kernelName, "llmc_qmatvec_q4_0_4096x14336_b1_int8_r1w14v4u1");
+  EXPECT_EQ(plan("sm_90", QuantType::Q4_0, 64, 14336, 1, {1, 4, 4, 1, 2}).tuning.warps, 7);
+  // No whole number of warps (4 blocks is 4 lanes), more than 16, or several rows per block:
+  // the tuning's warps stay.
+  EXPECT_EQ(plan("sm_90", QuantType::Q4_0, 64, 128, 1, {1, 4, 4, 1, 1}).tuning.warps, 4);
+  EXPECT_EQ(plan("sm_90", QuantType::Q4_0, 64, 32768, 1, {1, 4, 4, 1, 1}).tuning.warps, 4);
+  EXPECT_EQ(plan("sm_90", QuantType::Q4_0, 64, 14336, 1, {2, 4, 4, 1, 1}).tuning.warps, 4);
+  // An explicit tuning (slicesPerLane 0) is taken as it is.
+  EXPECT_EQ(plan("sm_90", QuantType::Q4_0, 64, 14336, 1, {1, 4, 4, 1}).tuning.warps, 4);
+}
+
 TEST(QMatVecPlan, Int8MethodOnChipsWithADot) {
   QMatVecPlan p = plan("sm_61", QuantType::Q4_0, 4096, 14336);
   EXPECT_EQ(p.method, DotMethod::Int8);

@@ -19,6 +19,11 @@ struct QMatVecTuning {
   int64_t warps = 4;
   int64_t vectorWidth = 2;  // 32-bit words of packed weights per lane step
   int64_t unroll = 1;
+  // When positive and rowsPerBlock is 1 on a GPU, `warps` is replaced per matrix by the count
+  // that gives every lane exactly this many lane steps of the row (when that is 1 to 16 warps):
+  // no lane idles in a last, partial round. Chip defaults set it (chips.json slices_per_lane);
+  // an explicit #llmc.tuning does not.
+  int64_t slicesPerLane = 0;
 };
 
 // f32: weights dequantized and multiplied with f32 activations. int8: activations quantized to

@@ -87,6 +87,7 @@ struct KernelConfig {
   int warps = 0;
   int vector_width = 0;
   int unroll = 0;
+  int slices_per_lane = 0;  // > 0: warps are fitted to each matrix (see targets' QMatVecConfig)
   std::string source;      // "chip default" or a tuning DB entry
 };
 

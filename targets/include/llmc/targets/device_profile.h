@@ -64,6 +64,9 @@ struct QMatVecConfig {
   int warps_per_block = 1;  // warps (NVIDIA, RDNA wave32) or waves (GCN/CDNA wave64) per block
   int vector_width = 1;     // 32-bit words each lane loads per step
   int unroll = 1;           // loop trips per iteration
+  // When positive (GPUs, one row per block): warps are fitted to each matrix instead, so that
+  // every lane of the row's warps gets exactly this many lane steps, if that takes 1 to 16 warps.
+  int slices_per_lane = 0;
   std::string rationale;    // where the numbers come from
 };
 
