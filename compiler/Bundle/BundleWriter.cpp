@@ -18,6 +18,7 @@
 #include "llmc/compiler/Bundle.h"
 #include "llmc/compiler/KernelPipeline.h"
 #include "llmc/compiler/OpPlan.h"
+#include "llmc/compiler/QMatMulPlan.h"
 #include "llmc/compiler/QMatVecPlan.h"
 #include "llmc/compiler/TargetInfo.h"
 #include "llmc/targets/device_catalog.h"
@@ -44,7 +45,8 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
   if (!quant) throw BundleError(what + ": ggml type " + std::to_string(request.type) + " has no kernel");
   QMatVecTuning tuning = defaultTuning(target, *quant);
   if (request.tuning)
-    tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll};
+    tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll,
+              request.tuning->slices_per_lane};
   std::string error;
   std::optional<QMatVecPlan> plan = planQMatVec(target, *quant, request.rows, request.cols, request.batch, tuning,
                                                 request.allow_int8, &error);
@@ -52,7 +54,21 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
   return *plan;
 }
 
-// The plan of a request for any op but qmatvec; a bad request's message names the chip and op.
+QMatMulPlan qmatmulPlanOrThrow(const TargetInfo& target, const KernelRequest& request) {
+  std::optional<mlir::llmc::QuantType> quant = mlir::llmc::symbolizeQuantType(request.type);
+  const std::string what = target.chipName() + ": qmatmul " + std::to_string(request.rows) + "x" +
+                           std::to_string(request.cols);
+  if (!quant) throw BundleError(what + ": ggml type " + std::to_string(request.type) + " has no kernel");
+  QMatVecTuning tuning = defaultQMatMulTuning(target);
+  if (request.tuning)
+    tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll};
+  std::string error;
+  std::optional<QMatMulPlan> plan = planQMatMul(target, *quant, request.rows, request.cols, tuning, &error);
+  if (!plan) throw BundleError(what + ": " + error);
+  return *plan;
+}
+
+// The plan of a request for any op but qmatvec and qmatmul; a bad request's message names the chip and op.
 OpPlan opPlanOrThrow(const TargetInfo& target, const KernelRequest& request) {
   const std::string what = target.chipName() + ": " + request.op;
   std::optional<OpKind> kind = parseOpKind(request.op);
@@ -115,6 +131,15 @@ void writeFileAtomically(const fs::path& path, const std::string& bytes) {
 
 json launchDims(int64_t x) { return json::array({x, 1, 1}); }
 
+json tuningEntry(const QMatVecTuning& t, const KernelRequest& request) {
+  json entry = {{"rows_per_block", t.rowsPerBlock},
+                {"warps", t.warps},
+                {"vector_width", t.vectorWidth},
+                {"unroll", t.unroll},
+                {"source", request.tuning_source.empty() ? std::string("chip default") : request.tuning_source}};
+  return entry;
+}
+
 json kernelEntry(const TargetInfo& target, const QMatVecPlan& plan, const KernelRequest& request,
                  const std::vector<std::string>& tensors) {
   const QMatVecTuning& t = plan.tuning;
@@ -126,11 +151,7 @@ json kernelEntry(const TargetInfo& target, const QMatVecPlan& plan, const Kernel
   entry["cols"] = plan.cols;
   entry["batch"] = plan.batch;
   entry["method"] = std::string(dotMethodName(plan.method));
-  entry["tuning"] = {{"rows_per_block", t.rowsPerBlock},
-                     {"warps", t.warps},
-                     {"vector_width", t.vectorWidth},
-                     {"unroll", t.unroll},
-                     {"source", request.tuning_source.empty() ? std::string("chip default") : request.tuning_source}};
+  entry["tuning"] = tuningEntry(t, request);
   json params = json::array();
   params.push_back({{"name", "w"}, {"role", "weights"}, {"bytes", plan.weightBytes}, {"align", 16}});
   params.push_back({{"name", "x"}, {"role", "input"}, {"dtype", "f32"}, {"shape", {plan.batch, plan.cols}}});
@@ -159,6 +180,48 @@ json kernelEntry(const TargetInfo& target, const QMatVecPlan& plan, const Kernel
                         {"args", {"w", plan.needsQuantizer() ? "scratch" : "x", "y"}}});
   }
   entry["launches"] = launches;
+  entry["tensors"] = tensors;
+  return entry;
+}
+
+// A prefill product: T is the kernel's `tokens` argument, so shapes name it and the GPU grid's y
+// is left to the caller (null), with the tokens one workgroup covers.
+json qmatmulKernelEntry(const TargetInfo& target, const QMatMulPlan& plan, const KernelRequest& request,
+                        const std::vector<std::string>& tensors) {
+  json entry;
+  entry["name"] = plan.kernelName;
+  entry["op"] = "qmatmul";
+  entry["quant"] = mlir::llmc::stringifyQuantType(plan.quant).str();
+  entry["rows"] = plan.rows;
+  entry["cols"] = plan.cols;
+  entry["max_tokens"] = plan.maxTokens;
+  entry["method"] = "f32";
+  entry["tuning"] = tuningEntry(plan.tuning, request);
+  if (target.isGpu()) {
+    entry["tile"] = {{"rows", plan.tileRows}, {"tokens", plan.tileTokens}, {"cols", plan.stepValues}};
+  } else {
+    entry["tile"] = {{"rows", plan.rowsPerStep}, {"tokens", plan.tokensPerStep}};
+  }
+  json params = json::array();
+  params.push_back({{"name", "w"}, {"role", "weights"}, {"dtype", "i8"}, {"bytes", plan.weightBytes}, {"align", 16}});
+  params.push_back({{"name", "x"}, {"role", "input"}, {"dtype", "f32"}, {"shape", {"tokens", plan.cols}}});
+  params.push_back({{"name", "y"}, {"role", "output"}, {"dtype", "f32"}, {"shape", {"tokens", plan.rows}}});
+  params.push_back({{"name", "tokens"}, {"role", "scalar"}, {"dtype", "i64"}});
+  entry["params"] = params;
+  json launch;
+  launch["function"] = plan.kernelName;
+  if (!target.isGpu()) {
+    launch["abi"] = "cpu_rows";
+    launch["rows_per_step"] = plan.rowsPerStep;
+  } else {
+    launch["grid"] = json::array({plan.gridX, nullptr, 1});
+    launch["tokens_per_workgroup"] = plan.tileTokens;
+    launch["block"] = launchDims(plan.blockX);
+    launch["dynamic_shared_bytes"] = 0;
+    launch["static_shared_bytes"] = plan.sharedBytes;
+  }
+  launch["args"] = {"w", "x", "y", "tokens"};
+  entry["launches"] = json::array({launch});
   entry["tensors"] = tensors;
   return entry;
 }
@@ -257,19 +320,45 @@ std::string fileFormat(const TargetInfo& target) {
   return "";
 }
 
+// Which plan list a kernel's plan is in.
+enum class PlanKind { QMatVec, QMatMul, Op };
+
+PlanKind planKindOf(const KernelRequest& request) {
+  if (request.op == "qmatvec") return PlanKind::QMatVec;
+  if (request.op == "qmatmul") return PlanKind::QMatMul;
+  return PlanKind::Op;
+}
+
+// Every plan of one chip's kernels, by kind.
+struct ChipPlans {
+  std::vector<QMatVecPlan> qmatvec;
+  std::vector<QMatMulPlan> qmatmul;
+  std::vector<OpPlan> op;
+};
+
 // One separately compiled function: a qmatvec plan's product kernel or its activation quantizer,
-// or (op) the kernel of opPlans[plan].
+// a qmatmul plan's kernel, or the kernel of an op plan.
 struct CompileUnit {
+  PlanKind kind = PlanKind::QMatVec;
   size_t plan = 0;
-  bool op = false;
   KernelCompiler::Part part = KernelCompiler::Part::Product;
   std::string key;
   KernelObject object;
 };
 
+std::optional<KernelObject> compileUnit(KernelCompiler& compiler, const ChipPlans& plans, const CompileUnit& unit,
+                                        bool withAssembly, std::string* error) {
+  switch (unit.kind) {
+    case PlanKind::QMatVec: return compiler.compile(plans.qmatvec[unit.plan], unit.part, withAssembly, error);
+    case PlanKind::QMatMul: return compiler.compileQMatMul(plans.qmatmul[unit.plan], withAssembly, error);
+    case PlanKind::Op: return compiler.compileOp(plans.op[unit.plan], withAssembly, error);
+  }
+  return std::nullopt;
+}
+
 // Compiles units[i] for every i in `pending` on `jobs` threads, each with its own compiler.
-void compileAll(const std::string& chip, const std::vector<QMatVecPlan>& plans, const std::vector<OpPlan>& opPlans,
-                std::vector<CompileUnit>& units, const std::vector<size_t>& pending, bool withAssembly, int jobs) {
+void compileAll(const std::string& chip, const ChipPlans& plans, std::vector<CompileUnit>& units,
+                const std::vector<size_t>& pending, bool withAssembly, int jobs) {
   std::atomic<size_t> next{0};
   std::mutex errorLock;
   std::string firstError;
@@ -279,8 +368,7 @@ void compileAll(const std::string& chip, const std::vector<QMatVecPlan>& plans, 
       if (!compiler) compiler.emplace(targetOrThrow(chip));
       CompileUnit& unit = units[pending[i]];
       std::string error;
-      std::optional<KernelObject> object = unit.op ? compiler->compileOp(opPlans[unit.plan], withAssembly, &error)
-                                                   : compiler->compile(plans[unit.plan], unit.part, withAssembly, &error);
+      std::optional<KernelObject> object = compileUnit(*compiler, plans, unit, withAssembly, &error);
       if (!object) {
         std::lock_guard<std::mutex> lock(errorLock);
         if (firstError.empty()) firstError = error;
@@ -335,7 +423,7 @@ std::vector<uint32_t> supportedQMatVecTypes() {
 }
 
 std::vector<std::string> supportedKernelOps() {
-  std::vector<std::string> ops = {"qmatvec"};
+  std::vector<std::string> ops = {"qmatvec", "qmatmul"};
   for (OpKind kind : allOpKinds()) ops.emplace_back(opKindName(kind));
   return ops;
 }
@@ -346,6 +434,8 @@ std::string kernelAssembly(const std::string& chip, const KernelRequest& kernel)
   std::optional<KernelObject> object;
   if (kernel.op == "qmatvec") {
     object = compiler.compile(planOrThrow(compiler.target(), kernel), KernelCompiler::Part::Product, true, &error);
+  } else if (kernel.op == "qmatmul") {
+    object = compiler.compileQMatMul(qmatmulPlanOrThrow(compiler.target(), kernel), true, &error);
   } else {
     object = compiler.compileOp(opPlanOrThrow(compiler.target(), kernel), true, &error);
   }
@@ -375,37 +465,48 @@ std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, 
     // Equal kernels (same op, type, shape, tuning) are built once and serve all their tensors.
     // Manifest entries keep the order of the first request of each.
     struct Entry {
-      bool op = false;
+      PlanKind kind = PlanKind::QMatVec;
       size_t plan = 0;
       const KernelRequest* request = nullptr;
       std::vector<std::string> tensors;
     };
-    std::vector<QMatVecPlan> plans;
-    std::vector<OpPlan> opPlans;
+    ChipPlans plans;
     std::vector<Entry> entries;
     std::map<std::string, size_t> byName;
     for (const KernelRequest& request : chipRequest.kernels) {
-      const bool op = request.op != "qmatvec";
+      const PlanKind kind = planKindOf(request);
       std::string name;
-      if (op) {
-        opPlans.push_back(opPlanOrThrow(*target, request));
-        name = opPlans.back().kernelName;
-      } else {
-        plans.push_back(planOrThrow(*target, request));
-        name = plans.back().kernelName;
+      size_t index = 0;
+      switch (kind) {
+        case PlanKind::QMatVec:
+          plans.qmatvec.push_back(planOrThrow(*target, request));
+          name = plans.qmatvec.back().kernelName;
+          index = plans.qmatvec.size() - 1;
+          break;
+        case PlanKind::QMatMul:
+          plans.qmatmul.push_back(qmatmulPlanOrThrow(*target, request));
+          name = plans.qmatmul.back().kernelName;
+          index = plans.qmatmul.size() - 1;
+          break;
+        case PlanKind::Op:
+          plans.op.push_back(opPlanOrThrow(*target, request));
+          name = plans.op.back().kernelName;
+          index = plans.op.size() - 1;
+          break;
       }
       auto [it, inserted] = byName.emplace(name, entries.size());
       if (inserted) {
-        entries.push_back({op, op ? opPlans.size() - 1 : plans.size() - 1, &request, request.tensors});
-      } else {
-        if (op) {
-          opPlans.pop_back();
-        } else {
-          plans.pop_back();
-        }
-        auto& names = entries[it->second].tensors;
-        names.insert(names.end(), request.tensors.begin(), request.tensors.end());
+        entries.push_back({kind, index, &request, request.tensors});
+        continue;
       }
+      // The same kernel again: it serves this request's tensors too, and its plan is not kept twice.
+      switch (kind) {
+        case PlanKind::QMatVec: plans.qmatvec.pop_back(); break;
+        case PlanKind::QMatMul: plans.qmatmul.pop_back(); break;
+        case PlanKind::Op: plans.op.pop_back(); break;
+      }
+      auto& names = entries[it->second].tensors;
+      names.insert(names.end(), request.tensors.begin(), request.tensors.end());
     }
 
     ChipBuildReport report;
@@ -413,16 +514,25 @@ std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, 
     report.kernels = static_cast<int>(entries.size());
     std::vector<CompileUnit> units;
     std::map<std::string, size_t> quantizers;
+    const std::string& chip = chipRequest.chip;
     for (const Entry& entry : entries) {
       const size_t i = entry.plan;
-      if (entry.op) {
-        units.push_back({i, true, KernelCompiler::Part::Product, KernelCache::key(chipRequest.chip, opPlans[i]), {}});
-        continue;
+      switch (entry.kind) {
+        case PlanKind::Op:
+          units.push_back({entry.kind, i, KernelCompiler::Part::Product, KernelCache::key(chip, plans.op[i]), {}});
+          break;
+        case PlanKind::QMatMul:
+          units.push_back({entry.kind, i, KernelCompiler::Part::Product, KernelCache::key(chip, plans.qmatmul[i]), {}});
+          break;
+        case PlanKind::QMatVec: {
+          const QMatVecPlan& plan = plans.qmatvec[i];
+          units.push_back({entry.kind, i, KernelCompiler::Part::Product, KernelCache::key(chip, plan), {}});
+          if (plan.needsQuantizer() && quantizers.emplace(plan.quantizeKernelName, i).second)
+            units.push_back({entry.kind, i, KernelCompiler::Part::ActivationQuantizer,
+                             KernelCache::quantizerKey(chip, plan), {}});
+          break;
+        }
       }
-      units.push_back({i, false, KernelCompiler::Part::Product, KernelCache::key(chipRequest.chip, plans[i]), {}});
-      if (plans[i].needsQuantizer() && quantizers.emplace(plans[i].quantizeKernelName, i).second)
-        units.push_back({i, false, KernelCompiler::Part::ActivationQuantizer,
-                         KernelCache::quantizerKey(chipRequest.chip, plans[i]), {}});
     }
     std::vector<size_t> pending;
     for (size_t i = 0; i < units.size(); ++i) {
@@ -433,7 +543,7 @@ std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, 
         pending.push_back(i);
       }
     }
-    compileAll(chipRequest.chip, plans, opPlans, units, pending, options.write_assembly, jobs);
+    compileAll(chipRequest.chip, plans, units, pending, options.write_assembly, jobs);
     for (size_t i : pending) cache.store(chipRequest.chip, units[i].key, units[i].object.bytes);
     report.compiled = static_cast<int>(pending.size());
 
@@ -467,9 +577,15 @@ std::vector<ChipBuildReport> writeBundle(const std::vector<ChipRequest>& chips, 
       entry["ptx_version"] = version.insert(1, ".");
     }
     json kernels = json::array();
-    for (const Entry& e : entries)
-      kernels.push_back(e.op ? opKernelEntry(*target, opPlans[e.plan], e.tensors)
-                             : kernelEntry(*target, plans[e.plan], *e.request, e.tensors));
+    for (const Entry& e : entries) {
+      switch (e.kind) {
+        case PlanKind::QMatVec: kernels.push_back(kernelEntry(*target, plans.qmatvec[e.plan], *e.request, e.tensors)); break;
+        case PlanKind::QMatMul:
+          kernels.push_back(qmatmulKernelEntry(*target, plans.qmatmul[e.plan], *e.request, e.tensors));
+          break;
+        case PlanKind::Op: kernels.push_back(opKernelEntry(*target, plans.op[e.plan], e.tensors)); break;
+      }
+    }
     entry["kernels"] = kernels;
     manifest["chips"].push_back(entry);
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

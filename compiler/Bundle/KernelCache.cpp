@@ -21,7 +21,8 @@ std::string KernelCache::key(const std::string& chip, const QMatVecPlan& plan) {
                            std::to_string(plan.rows) + "x" + std::to_string(plan.cols) + "x" +
                            std::to_string(plan.batch) + "|" + std::to_string(t.rowsPerBlock) + "," +
                            std::to_string(t.warps) + "," + std::to_string(t.vectorWidth) + "," +
-                           std::to_string(t.unroll) + "|" + std::string(dotMethodName(plan.method));
+                           std::to_string(t.unroll) + "|" +
+                           std::string(dotMethodName(plan.method)) + "|" + plan.kernelName;
   return fnv1a64Hex(text.data(), text.size());
 }
 
@@ -38,6 +39,16 @@ std::string KernelCache::key(const std::string& chip, const OpPlan& plan) {
                            "|" + chip + "|" + std::string(opKindName(plan.spec.kind)) + "|" + plan.kernelName + "|" +
                            std::to_string(plan.gridX) + "x" + std::to_string(plan.blockX) + "|v" +
                            std::to_string(plan.vectorWidth);
+  return fnv1a64Hex(text.data(), text.size());
+}
+
+std::string KernelCache::key(const std::string& chip, const QMatMulPlan& plan) {
+  // The name spells the type, shape and tuning; the tiles and the K-step follow from them, but
+  // are hashed too so that a planning change can never return stale code.
+  const std::string text = std::string("llmc-kernel/1|") + LLMC_CODEGEN_REVISION + "|llvm " + LLVM_VERSION_STRING +
+                           "|" + chip + "|qmatmul|" + plan.kernelName + "|" + std::to_string(plan.tileRows) + "x" +
+                           std::to_string(plan.tileTokens) + "x" + std::to_string(plan.stepValues) + "|" +
+                           std::to_string(plan.blockX) + "|" + std::to_string(plan.maxTokens);
   return fnv1a64Hex(text.data(), text.size());
 }
 

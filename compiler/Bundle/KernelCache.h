@@ -8,6 +8,7 @@
 #include <string>
 
 #include "llmc/compiler/OpPlan.h"
+#include "llmc/compiler/QMatMulPlan.h"
 #include "llmc/compiler/QMatVecPlan.h"
 
 namespace llmc::compiler {
@@ -24,6 +25,8 @@ class KernelCache {
   static std::string quantizerKey(const std::string& chip, const QMatVecPlan& plan);
   // The key of an element-wise, row-wise, rope, kv_store or embed kernel.
   static std::string key(const std::string& chip, const OpPlan& plan);
+  // The key of a qmatmul (prefill product) kernel.
+  static std::string key(const std::string& chip, const QMatMulPlan& plan);
 
   std::optional<std::string> load(const std::string& chip, const std::string& key) const;
   void store(const std::string& chip, const std::string& key, const std::string& bytes) const;

@@ -87,6 +87,27 @@ mlir::OwningOpRef<mlir::ModuleOp> buildQMatVecModule(mlir::MLIRContext& context,
   return module;
 }
 
+// The host function whose llmc.qmatmul the lowering turns into the plan's kernel: x and y with a
+// dynamic token count, as a prefill step passes them.
+mlir::OwningOpRef<mlir::ModuleOp> buildQMatMulModule(mlir::MLIRContext& context, const QMatMulPlan& plan) {
+  mlir::OpBuilder b(&context);
+  mlir::Location loc = mlir::NameLoc::get(b.getStringAttr(plan.kernelName));
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto w = mlir::MemRefType::get({plan.weightBytes}, b.getI8Type());
+  auto x = mlir::MemRefType::get({mlir::ShapedType::kDynamic, plan.cols}, b.getF32Type());
+  auto y = mlir::MemRefType::get({mlir::ShapedType::kDynamic, plan.rows}, b.getF32Type());
+  auto func = mlir::func::FuncOp::create(b, loc, "llmc_host", b.getFunctionType({w, x, y}, {}));
+  b.setInsertionPointToStart(func.addEntryBlock());
+  auto tuning = mlir::llmc::TuningAttr::get(&context, plan.tuning.rowsPerBlock, plan.tuning.warps,
+                                            plan.tuning.vectorWidth, plan.tuning.unroll);
+  mlir::llmc::QMatMulOp::create(b, loc, func.getArgument(0), func.getArgument(1), func.getArgument(2),
+                                mlir::llmc::QuantTypeAttr::get(&context, plan.quant), b.getI64IntegerAttr(plan.rows),
+                                b.getI64IntegerAttr(plan.cols), tuning);
+  mlir::func::ReturnOp::create(b, loc);
+  return module;
+}
+
 // The host function whose op the elementwise lowering turns into the plan's kernel. Operand
 // types are the op's own (a quantized cache is [positions, row bytes], a position an index).
 mlir::OwningOpRef<mlir::ModuleOp> buildOpModule(mlir::MLIRContext& context, const OpPlan& plan) {
@@ -202,6 +223,10 @@ void addQMatVecToLLVMPasses(mlir::OpPassManager& pm, const TargetInfo& target, b
   lowering.chip = target.chipName();
   lowering.int8Dot = allowInt8;
   pm.addPass(createLowerQMatVecPass(lowering));
+  LowerQMatMulPassOptions matmul;
+  matmul.target = lowering.target;
+  matmul.chip = lowering.chip;
+  pm.addPass(createLowerQMatMulPass(matmul));
   LowerElementwisePassOptions elementwise;
   elementwise.target = lowering.target;
   elementwise.chip = lowering.chip;
@@ -262,6 +287,18 @@ std::optional<KernelObject> KernelCompiler::compileOp(const OpPlan& plan, bool w
     options.target = std::string(codeGenKindName(target_->kind()));
     options.chip = target_->chipName();
     pm.addPass(createLowerElementwisePass(options));
+  };
+  return lowerAndEmit(*module, plan.kernelName, plan.kernelName, lowering, withAssembly, error);
+}
+
+std::optional<KernelObject> KernelCompiler::compileQMatMul(const QMatMulPlan& plan, bool withAssembly,
+                                                           std::string* error) {
+  mlir::OwningOpRef<mlir::ModuleOp> module = buildQMatMulModule(*context_, plan);
+  auto lowering = [&](mlir::PassManager& pm) {
+    LowerQMatMulPassOptions options;
+    options.target = std::string(codeGenKindName(target_->kind()));
+    options.chip = target_->chipName();
+    pm.addPass(createLowerQMatMulPass(options));
   };
   return lowerAndEmit(*module, plan.kernelName, plan.kernelName, lowering, withAssembly, error);
 }

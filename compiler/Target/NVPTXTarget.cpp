@@ -35,8 +35,8 @@ std::string_view ptxFeatureForChip(std::string_view chip) {
 
 namespace {
 
-// Marks the global-memory loads of the mat-vec kernels (and their activation quantizer) as
-// invariant, so that NVPTX reads weights and activations through the read-only data path
+// Marks the global-memory loads of the mat-vec and mat-mul kernels (and the activation quantizer)
+// as invariant, so that NVPTX reads weights and activations through the read-only data path
 // (ld.global.nc). Sound because these kernels never read memory they write, apart from
 // workgroup memory (address space 3), whose loads stay as they are.
 class MarkReadOnlyLoads final : public mlir::PassWrapper<MarkReadOnlyLoads, mlir::OperationPass<mlir::gpu::GPUModuleOp>> {
@@ -47,11 +47,15 @@ class MarkReadOnlyLoads final : public mlir::PassWrapper<MarkReadOnlyLoads, mlir
   void runOnOperation() override {
     getOperation().walk([](mlir::LLVM::LLVMFuncOp func) {
       auto role = func->getAttrOfType<mlir::StringAttr>("llmc.kernel");
-      if (!role || (role.getValue() != "qmatvec" && role.getValue() != "quantize_q8")) return;
-      // Inputs (every pointer argument but the last, the output) are read-only and distinct.
+      if (!role || (role.getValue() != "qmatvec" && role.getValue() != "quantize_q8" && role.getValue() != "qmatmul"))
+        return;
+      // Inputs (every pointer argument but the last, the output; qmatmul's token count follows
+      // it) are read-only and distinct.
       mlir::Builder b(func.getContext());
-      const unsigned args = func.getNumArguments();
-      for (unsigned i = 0; i + 1 < args; ++i) {
+      unsigned output = 0;
+      for (unsigned i = 0; i < func.getNumArguments(); ++i)
+        if (llvm::isa<mlir::LLVM::LLVMPointerType>(func.getArgument(i).getType())) output = i;
+      for (unsigned i = 0; i < output; ++i) {
         if (!llvm::isa<mlir::LLVM::LLVMPointerType>(func.getArgument(i).getType())) continue;
         func.setArgAttr(i, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), b.getUnitAttr());
         func.setArgAttr(i, mlir::LLVM::LLVMDialect::getReadonlyAttrName(), b.getUnitAttr());

@@ -67,6 +67,15 @@ constexpr compiler::TuningValues kManyRows{16, 4, 4, 2};
 // Rows spread over warps and columns at once: 2 groups of 2 warps, 3 rows each.
 constexpr compiler::TuningValues kRowGroups{6, 4, 2, 1};
 constexpr compiler::TuningValues kPerfTuning{2, 4, 4, 1};
+// Prefill products (qmatmul): weights of rows that leave the last tile partial, a few K-steps
+// each, and no batch: kernel-check runs every kernel at several token counts. GPUs also get two other tilings:
+// 32-row tiles with 2 x 2 register blocks, and 48-row tiles with 3 x 8 ones.
+constexpr SuiteShape kMatMulCheckShapes[] = {{67, 256, 0}, {130, 1024, 0}};
+constexpr compiler::TuningValues kMatMulSmallTiles{32, 4, 2, 2};
+constexpr compiler::TuningValues kMatMulOddTiles{48, 4, 8, 3};
+// The prefill benchmark: an 8B decoder's attention matrix, timed at T = 512 by kernel-check --perf.
+constexpr SuiteShape kMatMulPerfShape{4096, 4096, 0};
+constexpr GgmlType kMatMulPerfTypes[] = {GgmlType::Q4_0, GgmlType::Q8_0};
 
 GgmlType parse_type(const std::string& name, const std::string& option) {
   auto type = ggml_type_from_name(name);
@@ -127,10 +136,12 @@ compiler::TuningValues parse_tuning(const std::string& text) {
 }
 
 // The 2-D weights a decoder multiplies by activations: every `*.weight` matrix except the token
-// embedding table, which is gathered (unless the output layer reuses it).
+// embedding table, which is gathered (unless the output layer reuses it). Each gets the decode
+// product (qmatvec at `batch` vectors) and the prefill product (qmatmul).
 std::vector<KernelRequest> model_kernels(const GgufFile& file, int batch) {
   const bool tied_output = file.find_tensor("output.weight") == nullptr;
   std::vector<KernelRequest> kernels;
+  std::vector<KernelRequest> prefill;
   for (const GgufTensorInfo& tensor : file.tensors()) {
     const std::string name(tensor.name);
     if (tensor.n_dims != 2 || !name.ends_with(".weight")) continue;
@@ -145,8 +156,12 @@ std::vector<KernelRequest> model_kernels(const GgufFile& file, int batch) {
     request.batch = batch;
     request.tuning_source = "chip default";
     request.tensors.push_back(name);
-    kernels.push_back(std::move(request));
+    kernels.push_back(request);
+    request.op = "qmatmul";
+    request.batch = 1;
+    prefill.push_back(std::move(request));
   }
+  kernels.insert(kernels.end(), prefill.begin(), prefill.end());
   return kernels;
 }
 
@@ -198,6 +213,7 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
     values.warps = kernel.value("warps", values.warps);
     values.vector_width = kernel.value("vector_width", values.vector_width);
     values.unroll = kernel.value("unroll", values.unroll);
+    values.slices_per_lane = kernel.value("slices_per_lane", values.slices_per_lane);
     tuning.qmatvec[{kernel.value("chip", ""), kernel.value("quant", "")}] = values;
   }
   return tuning;
@@ -242,6 +258,28 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
       }
     }
   }
+  auto add_matmul = [&](GgmlType type, const SuiteShape& shape, std::optional<compiler::TuningValues> tuning,
+                        const char* source) {
+    KernelRequest request;
+    request.op = "qmatmul";
+    request.type = static_cast<uint32_t>(type);
+    request.rows = shape.rows;
+    request.cols = shape.cols;
+    request.tuning = tuning;
+    request.tuning_source = source;
+    kernels.push_back(request);
+  };
+  for (GgmlType type : types)
+    for (const SuiteShape& shape : kMatMulCheckShapes) {
+      add_matmul(type, shape, std::nullopt, "chip default");
+      if (!gpu) continue;
+      add_matmul(type, shape, kMatMulSmallTiles, "check suite: small tiles");
+      add_matmul(type, shape, kMatMulOddTiles, "check suite: 48-row tiles, 3 x 8 blocks");
+    }
+  if (perf && gpu)
+    for (GgmlType type : kMatMulPerfTypes)
+      if (std::find(types.begin(), types.end(), type) != types.end())
+        add_matmul(type, kMatMulPerfShape, std::nullopt, "chip default");
   if (perf)
     for (GgmlType type : kPerfTypes)
       if (std::find(types.begin(), types.end(), type) != types.end())

@@ -237,6 +237,23 @@ std::optional<KernelRequest> parse_op_kernel(const std::string& text) {
   const std::string rest = text.substr(colon + 1);
   const std::set<std::string> width_ops = {"rms_norm", "add",    "add_row", "mul",
                                            "mul_row",  "swiglu", "softmax", "argmax"};
+  if (op == "qmatmul") {
+    const size_t second = rest.find(':');
+    auto type = second == std::string::npos ? std::nullopt : ggml_type_from_name(rest.substr(0, second));
+    long long rows = 0, cols = 0;
+    char tail = 0;
+    if (!type || std::sscanf(rest.c_str() + second + 1, "%lldx%lld%c", &rows, &cols, &tail) != 2 || rows < 1 ||
+        cols < 1)
+      throw CLI::ValidationError(
+          fmt::format("'{}'; expected qmatmul:TYPE:ROWSxCOLS, e.g. qmatmul:q4_K:4096x4096", text));
+    KernelRequest r;
+    r.op = "qmatmul";
+    r.type = static_cast<uint32_t>(*type);
+    r.rows = rows;
+    r.cols = cols;
+    r.tuning_source = "chip default";
+    return r;
+  }
   if (op == "embed") {
     const size_t second = rest.find(':');
     auto type = second == std::string::npos ? std::nullopt : ggml_type_from_name(rest.substr(0, second));

@@ -27,8 +27,9 @@ std::vector<compiler::KernelRequest> model_op_kernels(const GgufFile& file, int6
 // kernels of those types.
 std::vector<compiler::KernelRequest> suite_op_kernels(const std::vector<GgmlType>& quants);
 
-// "OP:TxW" (rms_norm, add, add_row, mul, mul_row, swiglu, softmax, argmax: T rows of W values) or
-// "embed:TYPE:ROWSxCOLS", for --kernel and --print-asm; nullopt when `text` names no op (it may be
+// "OP:TxW" (rms_norm, add, add_row, mul, mul_row, swiglu, softmax, argmax: T rows of W values),
+// "embed:TYPE:ROWSxCOLS" or "qmatmul:TYPE:ROWSxCOLS" (the prefill product), for --kernel and
+// --print-asm; nullopt when `text` names no op (it may be
 // a qmatvec kernel). Throws CLI::ValidationError for a malformed op kernel.
 std::optional<compiler::KernelRequest> parse_op_kernel(const std::string& text);
 

@@ -595,10 +595,10 @@ int run_kernel_check(const CheckOptions& options) {
       opcheck::Counts op_counts;
       if (chip.format == "elf-shared-object") {
         check_cpu(bundle, chip, o, tally);
-        op_counts = opcheck::check_cpu(bundle / chip.file, ops, o.seed);
+        op_counts = opcheck::check_cpu(bundle / chip.file, ops, o.seed, o.perf);
       } else if (chip.format == "ptx") {
         check_cuda(bundle, chip, o, tally);
-        op_counts = opcheck::check_cuda(bundle / chip.file, chip.chip, ops, o.seed);
+        op_counts = opcheck::check_cuda(bundle / chip.file, chip.chip, ops, o.seed, o.perf);
       } else {
         int count = static_cast<int>(ops.size());
         for (const Kernel& kernel : chip.kernels) count += selected(kernel, o) && (o.perf || !is_perf_shape(kernel));

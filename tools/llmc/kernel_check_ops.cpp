@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -566,6 +568,151 @@ void report(Counts& counts, const OpKernel& k, const Result& r) {
              r.exact && !r.finite ? "mismatch" : error, r.detail.empty() ? "" : "  " + r.detail);
 }
 
+
+//===----------------------------------------------------------------------===//
+// qmatmul: the prefill product, whose token count is an argument
+//===----------------------------------------------------------------------===//
+
+// Token counts every qmatmul kernel is checked at: below, at and past the tiles' token counts
+// (16, 32 and 64 in the check suite), so that partial token tiles are covered.
+constexpr int64_t kMatMulCheckTokens[] = {9, 16, 37, 64};
+// A prompt batch: the token count of benchmark shapes.
+constexpr int64_t kMatMulPerfTokens = 512;
+// As for qmatvec's f32 method: the kernel differs from the reference only by summation order.
+constexpr double kMatMulBound = 1e-4;
+
+struct MatMulKernel {
+  std::string name;
+  GgmlType quant = GgmlType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t max_tokens = 0;
+  int64_t weight_bytes = 0;
+  std::string function;
+  unsigned grid_x = 1;  // GPU: row tiles; along y, ceil(T / tokens_per_workgroup)
+  unsigned block = 1;
+  int64_t tokens_per_workgroup = 0;
+
+  // Weights large enough that a run measures the kernel, not the launch.
+  bool perf_shape() const { return rows * cols >= int64_t{4096} * 4096; }
+  // The token counts a run uses.
+  std::vector<int64_t> token_counts() const {
+    if (perf_shape()) return {std::min(kMatMulPerfTokens, max_tokens)};
+    std::vector<int64_t> counts;
+    for (int64_t t : kMatMulCheckTokens)
+      if (t <= max_tokens) counts.push_back(t);
+    return counts;
+  }
+};
+
+bool is_matmul(const json& entry) { return entry.value("op", "") == "qmatmul"; }
+
+MatMulKernel parse_matmul(const json& j) {
+  MatMulKernel k;
+  k.name = field<std::string>(j, "name", "manifest kernel");
+  const std::string at = "kernel " + k.name;
+  const std::string quant = field<std::string>(j, "quant", at);
+  auto type = ggml_type_from_name(quant);
+  if (!type || !has_cpu_kernels(*type))
+    throw std::runtime_error(fmt::format("{}: quant '{}' is not a ggml type with a reference", at, quant));
+  k.quant = *type;
+  auto positive = [&](const char* key, int64_t limit) {
+    const auto value = field<int64_t>(j, key, at);
+    if (value < 1 || value > limit) throw std::runtime_error(fmt::format("{}: {} out of range", at, key));
+    return value;
+  };
+  k.rows = positive("rows", int64_t{1} << 31);
+  k.cols = positive("cols", int64_t{1} << 31);
+  k.max_tokens = positive("max_tokens", int64_t{1} << 31);
+  const auto row_bytes = ggml_row_bytes(k.quant, static_cast<uint64_t>(k.cols));
+  if (!row_bytes) throw std::runtime_error(at + ": cols is not a whole number of blocks");
+  k.weight_bytes = k.rows * static_cast<int64_t>(*row_bytes);
+  // The parameters a qmatmul has, exactly: buffers sized by the `tokens` argument.
+  const json expected = {
+      {{"name", "w"}, {"role", "weights"}, {"dtype", "i8"}, {"bytes", k.weight_bytes}, {"align", 16}},
+      {{"name", "x"}, {"role", "input"}, {"dtype", "f32"}, {"shape", {"tokens", k.cols}}},
+      {{"name", "y"}, {"role", "output"}, {"dtype", "f32"}, {"shape", {"tokens", k.rows}}},
+      {{"name", "tokens"}, {"role", "scalar"}, {"dtype", "i64"}}};
+  if (field<json>(j, "params", at) != expected)
+    throw std::runtime_error(fmt::format("{}: params do not match a qmatmul of {} x {} {}", at, k.rows, k.cols, quant));
+  const json launches = field<json>(j, "launches", at);
+  if (!launches.is_array() || launches.size() != 1) throw std::runtime_error(at + ": expected one launch");
+  const json& launch = launches[0];
+  k.function = field<std::string>(launch, "function", at);
+  if (field<std::vector<std::string>>(launch, "args", at) != std::vector<std::string>{"w", "x", "y", "tokens"})
+    throw std::runtime_error(at + ": the launch must pass w, x, y, tokens");
+  if (launch.contains("grid")) {
+    const json grid = field<json>(launch, "grid", at);
+    if (!grid.is_array() || grid.size() != 3 || !grid[0].is_number_unsigned() || !grid[1].is_null())
+      throw std::runtime_error(at + ": grid must be [row tiles, null, 1]");
+    k.grid_x = grid[0].get<unsigned>();
+    k.block = field<std::vector<unsigned>>(launch, "block", at).at(0);
+    k.tokens_per_workgroup = field<int64_t>(launch, "tokens_per_workgroup", at);
+    if (k.tokens_per_workgroup < 1 || k.tokens_per_workgroup > k.max_tokens)
+      throw std::runtime_error(at + ": tokens_per_workgroup out of range");
+  }
+  return k;
+}
+
+struct MatMulData {
+  std::vector<uint8_t> weights;
+  std::vector<float> x;
+  std::vector<float> y;
+  std::vector<double> reference;
+};
+
+// Weights from the seed and the kernel's name, activations in [-1, 1] also from the token count,
+// y poisoned with NaN, and the reference llmc::vec_dot (the qmatvec check's) of every row and token.
+MatMulData make_matmul_data(const MatMulKernel& k, int64_t tokens, uint64_t seed) {
+  MatMulData d;
+  d.weights.resize(static_cast<size_t>(k.weight_bytes));
+  fill_random_blocks(k.quant, d.weights, mix(seed ^ name_hash(k.name)));
+  std::mt19937_64 rng(mix(seed + static_cast<uint64_t>(tokens)) ^ name_hash(k.name));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  d.x.resize(static_cast<size_t>(tokens * k.cols));
+  for (float& v : d.x) v = uniform(rng);
+  d.y.assign(static_cast<size_t>(tokens * k.rows), std::numeric_limits<float>::quiet_NaN());
+  d.reference.resize(d.y.size());
+  const size_t row_bytes = static_cast<size_t>(k.weight_bytes / k.rows);
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int64_t r = t; r < k.rows; r += threads)
+        for (int64_t n = 0; n < tokens; ++n)
+          d.reference[static_cast<size_t>(n * k.rows + r)] =
+              vec_dot(k.quant, d.weights.data() + static_cast<size_t>(r) * row_bytes, d.x.data() + n * k.cols, k.cols);
+    });
+  for (std::thread& thread : pool) thread.join();
+  return d;
+}
+
+Result evaluate_matmul(const MatMulKernel& k, const MatMulData& d) {
+  Result r;
+  r.bound = kMatMulBound;
+  double max_reference = 0;
+  double max_difference = 0;
+  for (size_t i = 0; i < d.y.size(); ++i)
+    accumulate(r, max_reference, max_difference, d.y[i], d.reference[i], [&] {
+      return fmt::format("y[{}][{}]", static_cast<int64_t>(i) / k.rows, static_cast<int64_t>(i) % k.rows);
+    });
+  r.error = max_difference / std::max(max_reference, 1e-30);
+  return r;
+}
+
+void report_matmul(Counts& counts, const MatMulKernel& k, int64_t tokens, const Result& r) {
+  r.pass() ? ++counts.passed : ++counts.failed;
+  fmt::print("  {}  {:<46} {:<8} {:<22} err {:.2e} (bound {:.1e}){}\n", r.pass() ? "PASS" : "FAIL", k.name, "qmatmul",
+             fmt::format("t{} {} {}x{}", tokens, ggml_type_name(k.quant), k.rows, k.cols), r.error, r.bound,
+             r.detail.empty() ? "" : "  " + r.detail);
+}
+
+void report_matmul_perf(const MatMulKernel& k, int64_t tokens, double seconds, const std::string& where) {
+  const double flops = 2.0 * static_cast<double>(k.rows) * static_cast<double>(k.cols) * static_cast<double>(tokens);
+  fmt::print("        perf {:<46} t{} {:9.1f} us {:8.1f} GFLOP/s ({})\n", k.name, tokens, seconds * 1e6,
+             flops / seconds / 1e9, where);
+}
+
 //===----------------------------------------------------------------------===//
 // x86-64
 //===----------------------------------------------------------------------===//
@@ -662,6 +809,52 @@ class CudaContext {
     allocations_.clear();
   }
 
+  // Runs a qmatmul kernel over `tokens` rows and copies y back; with `iterations` > 0, then times
+  // that many launches and returns the seconds of one.
+  double run_matmul(const MatMulKernel& k, int64_t tokens, MatMulData& d, int iterations) {
+    cuda::CUfunction fn = nullptr;
+    check(cu_.cuModuleGetFunction(&fn, module_, k.function.c_str()), k.function);
+    auto upload = [&](const void* data, size_t bytes) {
+      cuda::CUdeviceptr p = 0;
+      check(cu_.cuMemAlloc(&p, std::max<size_t>(bytes, 4)), "cuMemAlloc");
+      allocations_.push_back(p);
+      if (data) check(cu_.cuMemcpyHtoD(p, data, bytes), "cuMemcpyHtoD");
+      return p;
+    };
+    cuda::CUdeviceptr w = upload(d.weights.data(), d.weights.size());
+    cuda::CUdeviceptr x = upload(d.x.data(), d.x.size() * sizeof(float));
+    cuda::CUdeviceptr y = upload(nullptr, d.y.size() * sizeof(float));
+    check(cu_.cuMemsetD32(y, kNanBits, d.y.size()), "cuMemsetD32");
+    int64_t count = tokens;
+    void* params[] = {&w, &x, &y, &count};
+    const auto tiles = static_cast<unsigned>((tokens + k.tokens_per_workgroup - 1) / k.tokens_per_workgroup);
+    auto launch = [&] {
+      check(cu_.cuLaunchKernel(fn, k.grid_x, tiles, 1, k.block, 1, 1, 0, nullptr, params, nullptr), k.function);
+    };
+    launch();
+    check(cu_.cuCtxSynchronize(), k.name);
+    check(cu_.cuMemcpyDtoH(d.y.data(), y, d.y.size() * sizeof(float)), "cuMemcpyDtoH");
+    double seconds = 0;
+    if (iterations > 0) {
+      cuda::CUevent start = nullptr;
+      cuda::CUevent stop = nullptr;
+      check(cu_.cuEventCreate(&start, 0), "cuEventCreate");
+      check(cu_.cuEventCreate(&stop, 0), "cuEventCreate");
+      check(cu_.cuEventRecord(start, nullptr), "cuEventRecord");
+      for (int i = 0; i < iterations; ++i) launch();
+      check(cu_.cuEventRecord(stop, nullptr), "cuEventRecord");
+      check(cu_.cuEventSynchronize(stop), "cuEventSynchronize");
+      float ms = 0;
+      check(cu_.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+      cu_.cuEventDestroy(start);
+      cu_.cuEventDestroy(stop);
+      seconds = ms / 1e3 / iterations;
+    }
+    for (cuda::CUdeviceptr p : allocations_) cu_.cuMemFree(p);
+    allocations_.clear();
+    return seconds;
+  }
+
  private:
   const cuda::CudaDriver& cu_;
   cuda::CUdevice device_ = 0;
@@ -680,7 +873,7 @@ std::vector<json> select(const std::vector<json>& kernels, const std::vector<std
   if (quants.empty()) return kernels;
   std::vector<json> chosen;
   for (const json& k : kernels) {
-    if (k.value("op", "") != "embed") continue;
+    if (k.value("op", "") != "embed" && !is_matmul(k)) continue;
     auto type = ggml_type_from_name(k.value("quant", ""));
     for (const std::string& q : quants)
       if (type && ggml_type_from_name(q) == type) chosen.push_back(k);
@@ -688,11 +881,52 @@ std::vector<json> select(const std::vector<json>& kernels, const std::vector<std
   return chosen;
 }
 
-Counts check_cpu(const fs::path& library, const std::vector<json>& kernels, uint64_t seed) {
+// A qmatmul kernel on this CPU at each of its token counts, over three uneven ranges of weight
+// rows; a benchmark shape is then timed on every core.
+void check_matmul_cpu(const Library& lib, const fs::path& library, const json& entry, uint64_t seed, bool perf,
+                      Counts& counts) {
+  const MatMulKernel k = parse_matmul(entry);
+  if (k.perf_shape() && !perf) return;
+  using Fn = void (*)(const void* w, const float* x, float* y, int64_t tokens, int64_t row_begin, int64_t row_end);
+  auto fn = reinterpret_cast<Fn>(lib.symbol(k.function, library));
+  for (int64_t tokens : k.token_counts()) {
+    MatMulData d = make_matmul_data(k, tokens, seed);
+    const int64_t a = k.rows / 3 + 1;
+    const int64_t b = std::min(k.rows, 2 * k.rows / 3 + 2);
+    fn(d.weights.data(), d.x.data(), d.y.data(), tokens, 0, a);
+    fn(d.weights.data(), d.x.data(), d.y.data(), tokens, a, b);
+    fn(d.weights.data(), d.x.data(), d.y.data(), tokens, b, k.rows);
+    report_matmul(counts, k, tokens, evaluate_matmul(k, d));
+    if (!perf || !k.perf_shape()) continue;
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    auto run_all = [&] {
+      std::vector<std::thread> pool;
+      const int64_t step = (k.rows + threads - 1) / threads;
+      for (unsigned t = 0; t < threads; ++t) {
+        const int64_t begin = std::min(k.rows, t * step);
+        const int64_t end = std::min(k.rows, begin + step);
+        pool.emplace_back([&, begin, end] { fn(d.weights.data(), d.x.data(), d.y.data(), tokens, begin, end); });
+      }
+      for (std::thread& thread : pool) thread.join();
+    };
+    run_all();
+    constexpr int kIterations = 3;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kIterations; ++i) run_all();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kIterations;
+    report_matmul_perf(k, tokens, seconds, fmt::format("{} threads", threads));
+  }
+}
+
+Counts check_cpu(const fs::path& library, const std::vector<json>& kernels, uint64_t seed, bool perf) {
   Counts counts;
   if (kernels.empty()) return counts;
   const Library lib(library);
   for (const json& entry : kernels) {
+    if (is_matmul(entry)) {
+      check_matmul_cpu(lib, library, entry, seed, perf, counts);
+      continue;
+    }
     const OpKernel k = parse(entry);
     void* fn = lib.symbol(k.function, library);
     Data d = make_data(k, seed);
@@ -720,14 +954,25 @@ Counts check_cpu(const fs::path& library, const std::vector<json>& kernels, uint
   return counts;
 }
 
-Counts check_cuda(const fs::path& ptx, const std::string& chip, const std::vector<json>& kernels, uint64_t seed) {
+Counts check_cuda(const fs::path& ptx, const std::string& chip, const std::vector<json>& kernels, uint64_t seed,
+                  bool perf) {
   Counts counts;
   if (kernels.empty()) return counts;
   std::string reason;
   const cuda::CudaDriver* driver = cuda::CudaDriver::load(&reason);
   if (!driver) {
-    fmt::print("{} ({}): skipped {} op kernels: {}\n", chip, ptx.filename().string(), kernels.size(), reason);
-    counts.skipped = static_cast<int>(kernels.size());
+    // As many as a run would report: a qmatmul line per token count, benchmark shapes with `perf`.
+    int runs = 0;
+    for (const json& entry : kernels) {
+      if (!is_matmul(entry)) {
+        ++runs;
+        continue;
+      }
+      const MatMulKernel k = parse_matmul(entry);
+      if (perf || !k.perf_shape()) runs += static_cast<int>(k.token_counts().size());
+    }
+    fmt::print("{} ({}): skipped {} op kernels: {}\n", chip, ptx.filename().string(), runs, reason);
+    counts.skipped = runs;
     return counts;
   }
   std::ifstream in(ptx, std::ios::binary);
@@ -735,6 +980,17 @@ Counts check_cuda(const fs::path& ptx, const std::string& chip, const std::vecto
   const std::string text((std::istreambuf_iterator<char>(in)), {});
   CudaContext context(*driver, text, ptx);
   for (const json& entry : kernels) {
+    if (is_matmul(entry)) {
+      const MatMulKernel k = parse_matmul(entry);
+      if (k.perf_shape() && !perf) continue;
+      for (int64_t tokens : k.token_counts()) {
+        MatMulData d = make_matmul_data(k, tokens, seed);
+        context.run_matmul(k, tokens, d, 0);
+        report_matmul(counts, k, tokens, evaluate_matmul(k, d));
+        if (perf && k.perf_shape()) report_matmul_perf(k, tokens, context.run_matmul(k, tokens, d, 20), "CUDA");
+      }
+      continue;
+    }
     const OpKernel k = parse(entry);
     Data d = make_data(k, seed);
     context.run(k, d);

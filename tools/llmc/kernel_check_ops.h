@@ -1,8 +1,10 @@
-// `llmc kernel-check` for the bundle kernels of ops other than qmatvec (rms_norm, add, mul, swiglu,
-// softmax, argmax, rope, kv_store, embed, attention): fresh random inputs per run, outputs poisoned
-// with NaN,
-// a double-precision reference per op, and a normalized error bound per op (argmax must match
-// exactly; NaN never passes). Runtime only: no compiler headers.
+// `llmc kernel-check` for the bundle kernels of ops other than qmatvec (qmatmul, rms_norm, add, mul,
+// swiglu, softmax, argmax, rope, kv_store, embed, attention): fresh random inputs per run, outputs
+// poisoned with NaN, a double-precision reference per op, and a normalized error bound per op
+// (argmax must match exactly; NaN never passes). qmatmul kernels take the token count as an
+// argument and are run at several (9, 16, 37 and 64 tokens), benchmark shapes (at least
+// 4096 x 4096 weights) at 512 tokens and only with `perf`, which also times them in GFLOP/s.
+// Runtime only: no compiler headers.
 #pragma once
 
 #include <cstdint>
@@ -28,17 +30,18 @@ struct Counts {
 // True for a manifest kernel entry whose "op" is present and not "qmatvec".
 bool is_op_kernel(const nlohmann::json& kernel);
 
-// The entries that `quants` selects: all of them when it is empty, else the embed kernels of
-// those types (the other ops have no quant type).
+// The entries that `quants` selects: all of them when it is empty, else the embed and qmatmul
+// kernels of those types (the other ops have no quant type).
 std::vector<nlohmann::json> select(const std::vector<nlohmann::json>& kernels, const std::vector<std::string>& quants);
 
 // Runs the kernels from the x86-64 shared object `library` (dlopen) and prints one line each.
 // Throws std::runtime_error for a malformed entry or a missing symbol.
-Counts check_cpu(const std::filesystem::path& library, const std::vector<nlohmann::json>& kernels, uint64_t seed);
+Counts check_cpu(const std::filesystem::path& library, const std::vector<nlohmann::json>& kernels, uint64_t seed,
+                 bool perf = false);
 
 // Runs the kernels from the PTX file through the CUDA driver; without one, reports them skipped
 // with the reason.
 Counts check_cuda(const std::filesystem::path& ptx, const std::string& chip, const std::vector<nlohmann::json>& kernels,
-                  uint64_t seed);
+                  uint64_t seed, bool perf = false);
 
 }  // namespace llmc::cli::opcheck

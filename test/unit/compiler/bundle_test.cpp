@@ -95,6 +95,68 @@ TEST_F(BundleTest, X86KernelsMatchTheReference) {
   EXPECT_EQ(again[0].from_cache, 2);
 }
 
+using CpuMatMul = void (*)(const void*, const float*, float*, int64_t, int64_t, int64_t);
+
+TEST_F(BundleTest, X86PrefillProductsMatchTheReferenceAtAnyTokenCount) {
+  BundleOptions options;
+  options.output_dir = (dir_ / "prefill.llmc").string();
+  KernelRequest prefill = request(GgmlType::Q4_K, 21, 512);
+  prefill.op = "qmatmul";
+  auto reports = writeBundle({{"x86-64", {prefill}}}, options);
+  EXPECT_EQ(reports[0].kernels, 1);
+  std::ifstream in(dir_ / "prefill.llmc" / "manifest.json");
+  const auto kernel = nlohmann::json::parse(in)["chips"][0]["kernels"][0];
+  EXPECT_EQ(kernel["op"], "qmatmul");
+  EXPECT_EQ(kernel["launches"][0]["abi"], "cpu_rows");
+  EXPECT_EQ(kernel["launches"][0]["args"], nlohmann::json({"w", "x", "y", "tokens"}));
+
+  void* library = ::dlopen((dir_ / "prefill.llmc" / "kernels" / "x86-64.so").c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(library, nullptr) << ::dlerror();
+  auto fn = reinterpret_cast<CpuMatMul>(::dlsym(library, kernel["name"].get<std::string>().c_str()));
+  ASSERT_NE(fn, nullptr);
+  const int64_t rows = 21;
+  const int64_t cols = 512;
+  const size_t rowBytes = *ggml_row_bytes(GgmlType::Q4_K, cols);
+  std::vector<uint8_t> w(rowBytes * rows);
+  fill_random_blocks(GgmlType::Q4_K, w, 42);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  for (int64_t tokens : {9, 12}) {
+    std::vector<float> x(static_cast<size_t>(tokens * cols));
+    for (float& v : x) v = uniform(rng);
+    std::vector<float> y(static_cast<size_t>(tokens * rows), std::numeric_limits<float>::quiet_NaN());
+    fn(w.data(), x.data(), y.data(), tokens, 0, 6);  // the second range starts mid-step
+    fn(w.data(), x.data(), y.data(), tokens, 6, rows);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t r = 0; r < rows; ++r) {
+        const float reference = vec_dot(GgmlType::Q4_K, w.data() + r * rowBytes, x.data() + t * cols, cols);
+        const float got = y[static_cast<size_t>(t * rows + r)];
+        ASSERT_TRUE(std::isfinite(got)) << "token " << t << " row " << r;
+        EXPECT_NEAR(got, reference, 1e-4 * std::fabs(reference) + 1e-5) << "token " << t << " row " << r;
+      }
+  }
+  ::dlclose(library);
+}
+
+TEST_F(BundleTest, GpuPrefillProductsLeaveTheTokenGridToTheLaunch) {
+  BundleOptions options;
+  options.output_dir = (dir_ / "gpu-prefill.llmc").string();
+  KernelRequest prefill = request(GgmlType::Q8_0, 130, 1024);
+  prefill.op = "qmatmul";
+  writeBundle({{"sm_61", {prefill}}}, options);
+  std::ifstream in(dir_ / "gpu-prefill.llmc" / "manifest.json");
+  const auto kernel = nlohmann::json::parse(in)["chips"][0]["kernels"][0];
+  EXPECT_EQ(kernel["name"], "llmc_qmatmul_q8_0_130x1024_r64w8v4u4");
+  EXPECT_EQ(kernel["max_tokens"], 65536);
+  EXPECT_EQ(kernel["params"][1]["shape"], nlohmann::json({"tokens", 1024}));
+  EXPECT_EQ(kernel["params"][3], nlohmann::json({{"name", "tokens"}, {"role", "scalar"}, {"dtype", "i64"}}));
+  const auto& launch = kernel["launches"][0];
+  EXPECT_EQ(launch["grid"], nlohmann::json({3, nullptr, 1}));
+  EXPECT_EQ(launch["tokens_per_workgroup"], 64);
+  EXPECT_EQ(launch["block"], nlohmann::json({256, 1, 1}));
+  EXPECT_EQ(launch["static_shared_bytes"], 32768);
+}
+
 TEST_F(BundleTest, GpuBundlesShareTheActivationQuantizer) {
   BundleOptions options;
   options.output_dir = (dir_ / "gpu.llmc").string();
@@ -233,7 +295,8 @@ TEST(Bundle, SupportedChipsAndTypes) {
   EXPECT_EQ(supportedQMatVecTypes().size(), 16u);
   const auto ops = supportedKernelOps();
   EXPECT_EQ(ops.front(), "qmatvec");
-  EXPECT_EQ(ops.size(), 11u);
+  EXPECT_EQ(ops[1], "qmatmul");
+  EXPECT_EQ(ops.size(), 12u);
 }
 
 }  // namespace

@@ -38,9 +38,12 @@ TEST(KernelCache, KeysTellApartEverythingThatChangesTheCode) {
       KernelCache::key("sm_61", plan("sm_61", QuantType::Q4_0, 4096, 4096, {1, 8, 2, 1}, true)),
       KernelCache::key("sm_61", plan("sm_61", QuantType::Q4_0, 4096, 4096, {1, 4, 4, 1}, true)),
       KernelCache::key("sm_61", plan("sm_61", QuantType::Q4_0, 4096, 4096, {1, 4, 2, 2}, true)),
+      // Warps fitted to the row: the same tuning values, a different kernel.
+      KernelCache::key("sm_90", plan("sm_90", QuantType::Q4_0, 4096, 14336, {1, 4, 4, 1, 1}, true)),
+      KernelCache::key("sm_90", plan("sm_90", QuantType::Q4_0, 4096, 14336, {1, 4, 4, 1}, true)),
       KernelCache::quantizerKey("sm_61", plan("sm_61", QuantType::Q4_0, 4096, 4096, base, true)),
   };
-  EXPECT_EQ(keys.size(), 11u);
+  EXPECT_EQ(keys.size(), 13u);
   EXPECT_EQ(KernelCache::key("sm_61", plan("sm_61", QuantType::Q4_0, 4096, 4096, base, true)),
             KernelCache::key("sm_61", plan("sm_61", QuantType::Q4_0, 4096, 4096, base, true)));
 }

@@ -23,14 +23,16 @@ struct TuningValues {
   int64_t warps = 4;
   int64_t vector_width = 2;
   int64_t unroll = 1;
+  int64_t slices_per_lane = 0;  // qmatvec: fit warps to each matrix (QMatVecTuning::slicesPerLane)
 };
 
 // One kernel. `op` names the llmc op it computes (docs/bundle-format.md): "qmatvec" (the
-// default), "rms_norm", "add", "mul", "swiglu", "softmax", "argmax", "rope", "kv_store", "embed"
-// or "attention". Each op reads only its own fields.
+// default), "qmatmul", "rms_norm", "add", "mul", "swiglu", "softmax", "argmax", "rope",
+// "kv_store", "embed" or "attention". Each op reads only its own fields.
 struct KernelRequest {
   std::string op = "qmatvec";
   // qmatvec: the weights' ggml type id, matrix shape, vectors per product and tuning.
+  // qmatmul: the same but the batch (the token count is the kernel's argument).
   // embed: the table's type and shape (rows = vocabulary, cols = width).
   uint32_t type = 0;
   int64_t rows = 0;
@@ -38,7 +40,7 @@ struct KernelRequest {
   int64_t batch = 1;
   std::optional<TuningValues> tuning;  // the chip's default when absent
   std::string tuning_source;           // "plan", "chip default", ... (recorded in the manifest)
-  bool allow_int8 = true;              // false forces the f32 method
+  bool allow_int8 = true;              // qmatvec: false forces the f32 method
   // Every op but qmatvec: token rows T; and values per row for rms_norm, add, mul, swiglu,
   // softmax, argmax and kv_store.
   int64_t tokens = 1;

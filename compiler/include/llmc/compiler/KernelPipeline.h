@@ -1,5 +1,5 @@
-// In-process compilation of planned kernels for one chip: build the llmc IR, lower it with
-// llmc-lower-qmatvec and the target's conversions (PassManager, never an external mlir-opt),
+// In-process compilation of planned kernels for one chip: build the llmc IR, lower it with the
+// llmc lowering passes and the target's conversions (PassManager, never an external mlir-opt),
 // serialize with LLVM's backends, and link the chip's kernels into one bundle file.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "llmc/compiler/OpPlan.h"
+#include "llmc/compiler/QMatMulPlan.h"
 #include "llmc/compiler/QMatVecPlan.h"
 #include "llmc/compiler/TargetInfo.h"
 
@@ -39,7 +40,8 @@ void registerCompilerDialects(mlir::DialectRegistry& registry);
 void registerCompilerPasses();
 
 // Adds the passes that take a module of llmc ops to the LLVM dialect for `target`:
-// llmc-lower-qmatvec, llmc-lower-elementwise, canonicalization, the target's conversions.
+// llmc-lower-qmatvec, llmc-lower-qmatmul, llmc-lower-elementwise, canonicalization, the target's
+// conversions.
 void addQMatVecToLLVMPasses(mlir::OpPassManager& pm, const TargetInfo& target, bool allowInt8);
 
 class KernelCompiler {
@@ -61,6 +63,9 @@ class KernelCompiler {
 
   // Compiles the kernel of an element-wise, row-wise, rope, kv_store or embed plan.
   std::optional<KernelObject> compileOp(const OpPlan& plan, bool withAssembly, std::string* error);
+
+  // Compiles the prefill product kernel of a qmatmul plan.
+  std::optional<KernelObject> compileQMatMul(const QMatMulPlan& plan, bool withAssembly, std::string* error);
 
   // The chip's bundle file from its kernels: one PTX module, or a shared object (x86 .so, AMDGPU
   // .hsaco) linked by ld.lld. `workDir` holds temporary files.

@@ -58,6 +58,62 @@ def LowerQMatVecPass : Pass<"llmc-lower-qmatvec", "::mlir::ModuleOp"> {
   ];
 }
 
+def LowerQMatMulPass : Pass<"llmc-lower-qmatmul", "::mlir::ModuleOp"> {
+  let summary = "Lower llmc.qmatmul to a tiled GPU kernel or an x86-64 function over weight rows";
+  let description = [{
+    Replaces every `llmc.qmatmul` (the prefill product: a quantized matrix times T > 8 token
+    rows) with a launch (NVPTX, AMDGPU) or a call (x86) of a kernel generated for its quant type,
+    shape and tuning; equal kernels are generated once per module. The token count T stays
+    dynamic: the op's x and y are passed with their row count widened to the kernel's maximum,
+    and T itself as an i64 operand.
+
+    GPU kernels are `gpu.func`s in `gpu.module @llmc_kernels`: a workgroup computes a tile of
+    rows x tokens; per K-step its threads dequantize the tile's weights into workgroup memory
+    once (f32, through the qmatvec decoders), stage the tile's activations next to them, and
+    each thread accumulates a register block of rows x tokens with FMAs. The launch has
+    ceil(T / tile tokens) workgroups along y. x86 kernels are `func.func`s over a range of weight
+    rows: rows are dequantized into a stack buffer once and dotted with every token row in
+    256-bit FMAs. The tuning attribute (or the chip default) sets the tiles: rows_per_block is the
+    tile's rows, warps the workgroup's warps, vector_width the tokens and unroll the rows of a
+    thread's register block (x86: rows per step, tokens per step, vector lanes).
+
+    Before:
+
+    ```mlir
+    llmc.qmatmul %w, %x -> %y quant<q8_0> rows = 64 cols = 256
+        : memref<?xi8>, memref<?x256xf32>, memref<?x64xf32>
+    ```
+
+    After (target=nvptx):
+
+    ```mlir
+    gpu.module @llmc_kernels [#nvvm.target<chip = "sm_61", features = "+ptx60">] {
+      gpu.func @llmc_qmatmul_q8_0_64x256_r64w8v4u4(...) workgroup(...) kernel { ... }
+    }
+    %t = memref.dim %x, %c0 : memref<?x256xf32>
+    gpu.launch_func @llmc_kernels::@llmc_qmatmul_q8_0_64x256_r64w8v4u4
+        blocks in (%c1, ceildiv(%t, 64), %c1) threads in (%c256, %c1, %c1) ...
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::ROCDL::ROCDLDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"nvptx\"",
+           "Code generator: nvptx, amdgpu or x86">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"\"",
+           "Chip (sm_61, gfx906, x86-64, ...); empty picks the target's oldest supported chip">,
+  ];
+}
+
 def LowerElementwisePass : Pass<"llmc-lower-elementwise", "::mlir::ModuleOp"> {
   let summary = "Lower the llmc element-wise, row-wise, rope, kv_store, embed and attention ops to kernels";
   let description = [{
