@@ -45,6 +45,13 @@ run() {
   local dir="$1"
   [[ -x "$dir/bin/llmc" ]] || { echo "gpu-check: $dir/bin/llmc not found; pack it first" >&2; exit 2; }
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  if command -v nvcc >/dev/null; then
+    echo "== read-only ceiling (scripts/gpu/read-ceiling.cu)"
+    local ceiling
+    ceiling="$(mktemp -d)"
+    nvcc -O3 -arch=native -o "$ceiling/read-ceiling" "$root/scripts/gpu/read-ceiling.cu" && "$ceiling/read-ceiling" || true
+    rm -rf "$ceiling"
+  fi
   local status=0
   for chip in "${chips[@]}"; do
     echo "== $chip suite"
