@@ -35,7 +35,6 @@ using mlir::llmc::RopeMode;
 
 namespace {
 
-using Values = llvm::SmallVector<Value>;
 using P = mlir::arith::CmpFPredicate;
 
 constexpr int32_t kNoIndex = std::numeric_limits<int32_t>::max();
@@ -51,31 +50,6 @@ mlir::Type elementType(mlir::OpBuilder& b, const std::string& dtype) {
 //===----------------------------------------------------------------------===//
 // Small builders
 //===----------------------------------------------------------------------===//
-
-Values forLoop(KernelIRBuilder& kb, Value lower, Value upper, Value step, mlir::ValueRange inits,
-               const std::function<Values(KernelIRBuilder&, Value, mlir::ValueRange)>& body) {
-  auto loop = mlir::scf::ForOp::create(kb.b, kb.loc, lower, upper, step, inits,
-                                       [&](mlir::OpBuilder& b, mlir::Location loc, Value iv, mlir::ValueRange carried) {
-                                         KernelIRBuilder inner(b, loc);
-                                         mlir::scf::YieldOp::create(b, loc, body(inner, iv, carried));
-                                       });
-  return Values(loop.getResults().begin(), loop.getResults().end());
-}
-
-void forEach(KernelIRBuilder& kb, Value lower, Value upper, Value step,
-             const std::function<void(KernelIRBuilder&, Value)>& body) {
-  forLoop(kb, lower, upper, step, {}, [&](KernelIRBuilder& inner, Value iv, mlir::ValueRange) {
-    body(inner, iv);
-    return Values{};
-  });
-}
-
-void emitIf(KernelIRBuilder& kb, Value condition, const std::function<void()>& then) {
-  auto op = mlir::scf::IfOp::create(kb.b, kb.loc, condition, false);
-  mlir::OpBuilder::InsertionGuard guard(kb.b);
-  kb.b.setInsertionPointToStart(op.thenBlock());
-  then();
-}
 
 void emitIfElse(KernelIRBuilder& kb, Value condition, const std::function<void()>& then,
                 const std::function<void()>& otherwise) {

@@ -1,5 +1,7 @@
 #include "KernelIRBuilder.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 #include <algorithm>
 
 namespace llmc::compiler {
@@ -194,6 +196,32 @@ Value KernelIRBuilder::viewAs(Value buffer, int64_t bytes, mlir::Type element) {
 WeightViews KernelIRBuilder::weightViews(Value buffer, int64_t bytes) {
   return {buffer, viewAs(buffer, bytes, b.getI16Type()), viewAs(buffer, bytes, b.getI32Type()),
           viewAs(buffer, bytes, b.getF16Type())};
+}
+
+Values forLoop(KernelIRBuilder& kb, mlir::Value lower, mlir::Value upper, mlir::Value step, mlir::ValueRange inits,
+               const std::function<Values(KernelIRBuilder&, mlir::Value, mlir::ValueRange)>& body) {
+  auto loop = mlir::scf::ForOp::create(
+      kb.b, kb.loc, lower, upper, step, inits,
+      [&](mlir::OpBuilder& b, mlir::Location loc, mlir::Value iv, mlir::ValueRange carried) {
+        KernelIRBuilder inner(b, loc);
+        mlir::scf::YieldOp::create(b, loc, body(inner, iv, carried));
+      });
+  return Values(loop.getResults().begin(), loop.getResults().end());
+}
+
+void forEach(KernelIRBuilder& kb, mlir::Value lower, mlir::Value upper, mlir::Value step,
+             const std::function<void(KernelIRBuilder&, mlir::Value)>& body) {
+  forLoop(kb, lower, upper, step, {}, [&](KernelIRBuilder& inner, mlir::Value iv, mlir::ValueRange) {
+    body(inner, iv);
+    return Values{};
+  });
+}
+
+void emitIf(KernelIRBuilder& kb, mlir::Value condition, const std::function<void()>& then) {
+  auto op = mlir::scf::IfOp::create(kb.b, kb.loc, condition, false);
+  mlir::OpBuilder::InsertionGuard guard(kb.b);
+  kb.b.setInsertionPointToStart(op.thenBlock());
+  then();
 }
 
 }  // namespace llmc::compiler

@@ -89,4 +89,15 @@ class KernelIRBuilder {
 // memref<16 x f32> holding `values`, named `name`, in the kernel's symbol table.
 using TableProvider = std::function<mlir::Value(KernelIRBuilder&, const std::string& name, const float (&values)[16])>;
 
+// Structured control flow, shared by the emitters.
+using Values = llvm::SmallVector<mlir::Value>;
+// scf.for from `lower` to `upper` by `step` carrying `inits`; `body` returns the values yielded.
+Values forLoop(KernelIRBuilder& kb, mlir::Value lower, mlir::Value upper, mlir::Value step, mlir::ValueRange inits,
+               const std::function<Values(KernelIRBuilder&, mlir::Value, mlir::ValueRange)>& body);
+// scf.for without carried values.
+void forEach(KernelIRBuilder& kb, mlir::Value lower, mlir::Value upper, mlir::Value step,
+             const std::function<void(KernelIRBuilder&, mlir::Value)>& body);
+// scf.if without results or else branch; `then` builds at the current builder, inside the branch.
+void emitIf(KernelIRBuilder& kb, mlir::Value condition, const std::function<void()>& then);
+
 }  // namespace llmc::compiler

@@ -240,13 +240,6 @@ Value warpMax(KernelIRBuilder& kb, const TargetInfo& target, Value value, int la
   return value;
 }
 
-void emitIf(KernelIRBuilder& kb, Value condition, const std::function<void()>& body) {
-  auto op = mlir::scf::IfOp::create(kb.b, kb.loc, condition, false);
-  mlir::OpBuilder::InsertionGuard guard(kb.b);
-  kb.b.setInsertionPointToStart(op.thenBlock());
-  body();
-}
-
 Value equals(KernelIRBuilder& kb, Value a, int64_t c) {
   return mlir::arith::CmpIOp::create(kb.b, kb.loc, mlir::arith::CmpIPredicate::eq, a, kb.constantLike(a, c));
 }
