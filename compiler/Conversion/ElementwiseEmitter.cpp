@@ -547,15 +547,8 @@ class GpuKernel {
     if (plan_.spec.kind == OpKind::Attention)
       workgroup = {shared(b.getF32Type(), warps), shared(b.getF32Type(), warps),
                    shared(b.getF32Type(), warps * plan_.spec.headDim)};
-    auto func = mlir::gpu::GPUFuncOp::create(b, loc, plan_.kernelName,
-                                             b.getFunctionType(opKernelParamTypes(context, plan_), {}), workgroup);
-    func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    func->setAttr(kKernelRoleAttr, b.getStringAttr(opKindName(plan_.spec.kind)));
-    // Workgroup buffers are read and written in vectors of up to 16 bytes (and LLVM merges
-    // neighbouring scalar accesses into such vectors), so they are placed 16-byte aligned.
-    for (unsigned i = 0; i < workgroup.size(); ++i)
-      func.setWorkgroupAttributionAttr(i, mlir::LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
-    func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(plan_.blockX), 1, 1}));
+    auto func = createKernel(b, loc, plan_.kernelName, b.getFunctionType(opKernelParamTypes(context, plan_), {}),
+                             workgroup, opKindName(plan_.spec.kind), plan_.blockX);
     b.setInsertionPointToStart(&func.getBody().front());
     KernelIRBuilder kb(b, loc);
     thread_ = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);

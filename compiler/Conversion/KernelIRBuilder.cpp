@@ -1,6 +1,9 @@
 #include "KernelIRBuilder.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include "llmc/compiler/TargetInfo.h"
 
 #include <algorithm>
 
@@ -196,6 +199,28 @@ Value KernelIRBuilder::viewAs(Value buffer, int64_t bytes, mlir::Type element) {
 WeightViews KernelIRBuilder::weightViews(Value buffer, int64_t bytes) {
   return {buffer, viewAs(buffer, bytes, b.getI16Type()), viewAs(buffer, bytes, b.getI32Type()),
           viewAs(buffer, bytes, b.getF16Type())};
+}
+
+mlir::gpu::GPUModuleOp kernelModule(mlir::ModuleOp module, const TargetInfo& target) {
+  constexpr llvm::StringLiteral kName = "llmc_kernels";
+  if (auto existing = module.lookupSymbol<mlir::gpu::GPUModuleOp>(kName)) return existing;
+  module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(), mlir::UnitAttr::get(module.getContext()));
+  mlir::OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  return mlir::gpu::GPUModuleOp::create(b, module.getLoc(), kName,
+                                        b.getArrayAttr({target.gpuTargetAttr(module.getContext())}));
+}
+
+mlir::gpu::GPUFuncOp createKernel(mlir::OpBuilder& b, mlir::Location loc, llvm::StringRef name,
+                                  mlir::FunctionType type, mlir::TypeRange workgroup, llvm::StringRef role,
+                                  int64_t blockX) {
+  auto func = mlir::gpu::GPUFuncOp::create(b, loc, name, type, workgroup);
+  func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func->setAttr(kKernelRoleAttr, b.getStringAttr(role));
+  for (unsigned i = 0; i < workgroup.size(); ++i)
+    func.setWorkgroupAttributionAttr(i, mlir::LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(blockX), 1, 1}));
+  return func;
 }
 
 Values forLoop(KernelIRBuilder& kb, mlir::Value lower, mlir::Value upper, mlir::Value step, mlir::ValueRange inits,

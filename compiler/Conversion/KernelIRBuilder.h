@@ -7,11 +7,14 @@
 #include <string>
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 
 namespace llmc::compiler {
+
+class TargetInfo;
 
 // The weight buffer (memref<N x i8>, 16-byte aligned) seen as 8-, 16- and 32-bit words. A view is
 // null when N is not a multiple of its word size.
@@ -88,6 +91,20 @@ class KernelIRBuilder {
 // Where the decoders find lookup tables (IQ4_NL / MXFP4 value grids): a callback that returns a
 // memref<16 x f32> holding `values`, named `name`, in the kernel's symbol table.
 using TableProvider = std::function<mlir::Value(KernelIRBuilder&, const std::string& name, const float (&values)[16])>;
+
+// Function attribute naming what a generated function is ("qmatvec", "quantize_q8", "qmatmul",
+// or an op's mnemonic).
+inline constexpr llvm::StringLiteral kKernelRoleAttr = "llmc.kernel";
+
+// The gpu.module every lowering adds its kernels to, created on first use for `target`.
+mlir::gpu::GPUModuleOp kernelModule(mlir::ModuleOp module, const TargetInfo& target);
+
+// A gpu.func kernel named `name` at the builder's insertion point, marked with `role`, launched with
+// `blockX` threads, its workgroup buffers placed 16-byte aligned (the emitters read and write them
+// in vectors of up to 16 bytes, and LLVM merges neighbouring scalar accesses into such vectors).
+mlir::gpu::GPUFuncOp createKernel(mlir::OpBuilder& b, mlir::Location loc, llvm::StringRef name,
+                                  mlir::FunctionType type, mlir::TypeRange workgroup, llvm::StringRef role,
+                                  int64_t blockX);
 
 // Structured control flow, shared by the emitters.
 using Values = llvm::SmallVector<mlir::Value>;

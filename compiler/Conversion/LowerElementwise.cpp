@@ -15,6 +15,7 @@
 #include "mlir/Pass/Pass.h"
 
 #include "ElementwiseEmitter.h"
+#include "KernelIRBuilder.h"
 #include "llmc/IR/LLMCOps.h"
 #include "llmc/compiler/OpPlan.h"
 #include "llmc/compiler/Passes.h"
@@ -27,7 +28,6 @@ namespace llmc::compiler {
 
 namespace {
 
-constexpr llvm::StringLiteral kGpuModuleName = "llmc_kernels";
 
 bool isLowered(mlir::Operation* op) {
   return llvm::isa<mlir::llmc::RmsNormOp, mlir::llmc::AddOp, mlir::llmc::MulOp, mlir::llmc::SwiGluOp,
@@ -221,15 +221,6 @@ class LowerElementwisePass : public impl::LowerElementwisePassBase<LowerElementw
   }
 
  private:
-  mlir::gpu::GPUModuleOp kernelModule(mlir::ModuleOp module, const TargetInfo& info) {
-    if (auto existing = module.lookupSymbol<mlir::gpu::GPUModuleOp>(kGpuModuleName)) return existing;
-    module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(), mlir::UnitAttr::get(module.getContext()));
-    mlir::OpBuilder b(module.getContext());
-    b.setInsertionPointToEnd(module.getBody());
-    return mlir::gpu::GPUModuleOp::create(b, module.getLoc(), kGpuModuleName,
-                                          b.getArrayAttr({info.gpuTargetAttr(module.getContext())}));
-  }
-
   llvm::SmallVector<mlir::Value> adaptOperands(mlir::OpBuilder& b, mlir::Operation* op, mlir::TypeRange types) {
     llvm::SmallVector<mlir::Value> operands;
     for (auto [value, type] : llvm::zip_equal(kernelOperands(op), types))

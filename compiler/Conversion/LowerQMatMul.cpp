@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include "KernelIRBuilder.h"
 #include "QMatMulEmitter.h"
 #include "llmc/IR/LLMCOps.h"
 #include "llmc/compiler/Passes.h"
@@ -26,7 +27,6 @@ namespace llmc::compiler {
 
 namespace {
 
-constexpr llvm::StringLiteral kGpuModuleName = "llmc_kernels";
 
 QMatVecTuning tuningOf(mlir::llmc::QMatMulOp op, const TargetInfo& target) {
   if (auto tuning = op.getTuningAttr())
@@ -79,15 +79,6 @@ class LowerQMatMulPass : public impl::LowerQMatMulPassBase<LowerQMatMulPass> {
   }
 
  private:
-  mlir::gpu::GPUModuleOp kernelModule(mlir::ModuleOp module, const TargetInfo& info) {
-    if (auto existing = module.lookupSymbol<mlir::gpu::GPUModuleOp>(kGpuModuleName)) return existing;
-    module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(), mlir::UnitAttr::get(module.getContext()));
-    mlir::OpBuilder b(module.getContext());
-    b.setInsertionPointToEnd(module.getBody());
-    return mlir::gpu::GPUModuleOp::create(b, module.getLoc(), kGpuModuleName,
-                                          b.getArrayAttr({info.gpuTargetAttr(module.getContext())}));
-  }
-
   // The kernel's operands (w, x, y, T as i64), and T as an index.
   std::pair<llvm::SmallVector<mlir::Value>, mlir::Value> operands(mlir::OpBuilder& b, mlir::llmc::QMatMulOp op,
                                                                    mlir::TypeRange types) {

@@ -13,6 +13,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/Pass.h"
 
+#include "KernelIRBuilder.h"
 #include "QMatVecEmitter.h"
 #include "llmc/IR/LLMCOps.h"
 #include "llmc/compiler/Passes.h"
@@ -26,7 +27,6 @@ namespace llmc::compiler {
 
 namespace {
 
-constexpr llvm::StringLiteral kGpuModuleName = "llmc_kernels";
 
 QMatVecTuning tuningOf(mlir::llmc::QMatVecOp op, const TargetInfo& target) {
   if (auto tuning = op.getTuningAttr())
@@ -72,15 +72,6 @@ class LowerQMatVecPass : public impl::LowerQMatVecPassBase<LowerQMatVecPass> {
   }
 
  private:
-  mlir::gpu::GPUModuleOp kernelModule(mlir::ModuleOp module, const TargetInfo& info) {
-    if (auto existing = module.lookupSymbol<mlir::gpu::GPUModuleOp>(kGpuModuleName)) return existing;
-    module->setAttr(mlir::gpu::GPUDialect::getContainerModuleAttrName(), mlir::UnitAttr::get(module.getContext()));
-    mlir::OpBuilder b(module.getContext());
-    b.setInsertionPointToEnd(module.getBody());
-    return mlir::gpu::GPUModuleOp::create(b, module.getLoc(), kGpuModuleName,
-                                          b.getArrayAttr({info.gpuTargetAttr(module.getContext())}));
-  }
-
   void lowerToGpu(mlir::ModuleOp module, mlir::llmc::QMatVecOp op, const QMatVecPlan& plan, const TargetInfo& info) {
     mlir::gpu::GPUModuleOp kernels = kernelModule(module, info);
     auto product = kernels.lookupSymbol<mlir::gpu::GPUFuncOp>(plan.kernelName);

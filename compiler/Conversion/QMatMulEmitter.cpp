@@ -138,13 +138,8 @@ mlir::gpu::GPUFuncOp emitGpuQMatMul(mlir::gpu::GPUModuleOp module, const QMatMul
     return mlir::MemRefType::get({size}, b.getF32Type(), mlir::MemRefLayoutAttrInterface(), shared);
   };
   llvm::SmallVector<mlir::Type> workgroup = {tile(stepValues * tileRows), tile(stepValues * tileTokens)};
-  auto func = mlir::gpu::GPUFuncOp::create(b, loc, plan.kernelName,
-                                           b.getFunctionType(qmatmulParamTypes(context, plan), {}), workgroup);
-  func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func->setAttr(kKernelRoleAttr, b.getStringAttr("qmatmul"));
-  for (unsigned i = 0; i < workgroup.size(); ++i)
-    func.setWorkgroupAttributionAttr(i, mlir::LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
-  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(plan.blockX), 1, 1}));
+  auto func = createKernel(b, loc, plan.kernelName, b.getFunctionType(qmatmulParamTypes(context, plan), {}), workgroup,
+                           "qmatmul", plan.blockX);
 
   b.setInsertionPointToStart(&func.getBody().front());
   KernelIRBuilder kb(b, loc);

@@ -371,13 +371,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   } else if (plan.stagedActivations) {
     workgroup.push_back(sharedOf({plan.batch, plan.cols}, b.getF32Type()));
   }
-  auto func = mlir::gpu::GPUFuncOp::create(b, loc, plan.kernelName, b.getFunctionType(inputs, {}), workgroup);
-  func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func->setAttr(kKernelRoleAttr, b.getStringAttr("qmatvec"));
-  // Staged activations are copied and read with 16-byte vector accesses: align every buffer so.
-  for (unsigned i = 0; i < workgroup.size(); ++i)
-    func.setWorkgroupAttributionAttr(i, mlir::LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
-  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(plan.blockX), 1, 1}));
+  auto func = createKernel(b, loc, plan.kernelName, b.getFunctionType(inputs, {}), workgroup, "qmatvec", plan.blockX);
 
   b.setInsertionPointToStart(&func.getBody().front());
   KernelIRBuilder kb(b, loc);
@@ -473,10 +467,8 @@ mlir::gpu::GPUFuncOp emitGpuQuantizeActivations(mlir::gpu::GPUModuleOp module, c
   b.setInsertionPointToEnd(module.getBody());
   mlir::Location loc = module.getLoc();
   llvm::SmallVector<mlir::Type> inputs = {activationType(context, plan), scratchType(context, plan)};
-  auto func = mlir::gpu::GPUFuncOp::create(b, loc, plan.quantizeKernelName, b.getFunctionType(inputs, {}));
-  func->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func->setAttr(kKernelRoleAttr, b.getStringAttr("quantize_q8"));
-  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(plan.quantizeBlockX), 1, 1}));
+  auto func = createKernel(b, loc, plan.quantizeKernelName, b.getFunctionType(inputs, {}), {}, "quantize_q8",
+                           plan.quantizeBlockX);
 
   b.setInsertionPointToStart(&func.getBody().front());
   KernelIRBuilder kb(b, loc);

@@ -24,7 +24,4 @@ mlir::gpu::GPUFuncOp emitGpuQuantizeActivations(mlir::gpu::GPUModuleOp module, c
 // rows [row_begin, row_end) of y.
 mlir::func::FuncOp emitCpuQMatVec(mlir::ModuleOp module, const QMatVecPlan& plan, const TargetInfo& target);
 
-// Function attribute naming what a generated function is ("qmatvec" or "quantize_q8").
-inline constexpr llvm::StringLiteral kKernelRoleAttr = "llmc.kernel";
-
 }  // namespace llmc::compiler
