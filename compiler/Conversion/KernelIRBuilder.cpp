@@ -130,8 +130,7 @@ Value KernelIRBuilder::loadBytes(const WeightViews& w, Value byteIndex, int64_t 
     // except the two before an odd-halfword start, which lie inside the same buffer.
     Value misalign = rem(byteIndex, 4);  // 0 or 2
     Value wordIndex = div(mlir::arith::SubIOp::create(b, loc, byteIndex, misalign), 4);
-    Value shift = shl(toI32(misalign), 3);             // 0 or 16 bits
-    Value back = mlir::arith::SubIOp::create(b, loc, constantLike(shift, 16), shift);  // 16 or 0
+    Value shift = shl(toI32(misalign), 3);  // 0 or 16 bits
     llvm::SmallVector<Value> words;
     for (int64_t i = 0; i < n / 4; ++i)
       words.push_back(mlir::memref::LoadOp::create(b, loc, w.words, mlir::ValueRange{add(wordIndex, i)}));
@@ -139,10 +138,9 @@ Value KernelIRBuilder::loadBytes(const WeightViews& w, Value byteIndex, int64_t 
     llvm::SmallVector<Value> out;
     for (int64_t i = 0; i < n / 4; ++i) {
       // Bytes [start + 4i, start + 4i + 4): word i alone when aligned, else the upper half of
-      // word i and the lower half of word i + 1. (hi << 16) << (16 - shift) is 0 when aligned.
-      Value low = mlir::arith::ShRUIOp::create(b, loc, words[i], shift);
-      Value high = mlir::arith::ShLIOp::create(b, loc, shl(words[i + 1], 16), back);
-      out.push_back(orI(low, high));
+      // word i and the lower half of word i + 1: the low word of (word i + 1 : word i) >> shift,
+      // one funnel shift (shf.r on NVIDIA, v_alignbit on AMD, shrd on x86-64).
+      out.push_back(mlir::LLVM::FshrOp::create(b, loc, words[i + 1], words[i], shift));
     }
     auto type = mlir::VectorType::get({n / 4}, b.getI32Type());
     Value v = mlir::vector::FromElementsOp::create(b, loc, type, out);

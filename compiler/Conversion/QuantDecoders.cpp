@@ -444,19 +444,20 @@ class Q6_KDecoder final : public QuantDecoder {
     Value ql1 = asQuads(kb, kb.loadBytes(w, kb.add(low, 32), k, align));
     Value qh = asQuads(kb, kb.loadBytes(w, kb.add(kb.add(kb.add(block, 128), kb.mul(h, 32)), l0), k, align));
     Value total = kb.f32(0);
+    // The weights are code - 32 with codes 0..63, which are also valid signed bytes: the dot
+    // takes the codes as they are, plus -32 x the sum of the activations, one more dot per word
+    // that does not depend on the row (shared by the rows of a workgroup).
+    const llvm::SmallVector<Value> minus32(k / 4, kb.i32(static_cast<int32_t>(0xE0E0E0E0u)));
     for (int g = 0; g < 4; ++g) {
-      llvm::SmallVector<Value> signedCodes;
+      llvm::SmallVector<Value> codes;
       for (int64_t i = 0; i < k / 4; ++i) {
         Value nibbles = lane(kb, g % 2 == 0 ? ql0 : ql1, i);
         if (g >= 2) nibbles = kb.shrU(nibbles, 4);
         Value pairs = kb.andI(kb.shrU(lane(kb, qh, i), 2 * g), 0x03030303);
-        Value code = kb.orI(kb.andI(nibbles, 0x0F0F0F0F), kb.shl(pairs, 4));
-        // code - 32 in every byte without borrows: bias to 0x80 + code, subtract, unbias.
-        Value biased = kb.orI(code, kb.i32(static_cast<int32_t>(0x80808080u)));
-        Value shifted = mlir::arith::SubIOp::create(kb.b, kb.loc, biased, kb.i32(0x20202020));
-        signedCodes.push_back(mlir::arith::XOrIOp::create(kb.b, kb.loc, shifted, kb.i32(static_cast<int32_t>(0x80808080u))));
+        codes.push_back(kb.orI(kb.andI(nibbles, 0x0F0F0F0F), kb.shl(pairs, 4)));
       }
-      Value sum = dotQuads(kb, target, signedCodes, x[g].quads, kb.i32(0));
+      Value bias = dotQuads(kb, target, minus32, x[g].quads, kb.i32(0));
+      Value sum = kb.add(dotQuads(kb, target, codes, x[g].quads, kb.i32(0)), bias);
       Value term = kb.mulF(kb.mulF(kb.sToF32(scale(kb, w, block, part, g)), x[g].scale), kb.sToF32(sum));
       total = kb.addF(total, term);
     }

@@ -29,6 +29,26 @@ __global__ void readrows(const uint4* __restrict__ p, int rows, int row16, unsig
   for (int i = lane; i < row16; i += 32) { uint4 a = __ldg(r + i); acc ^= a.x ^ a.y ^ a.z ^ a.w; }
   if (acc == 0x12345678u) out[0] = acc;
 }
+// The same, built for overlapped launches (programmatic dependent launch, sm_90): each block lets
+// the next grid start, prefetches its rows into L2, waits for the previous grid, then reads. The
+// measure of what overlapping a mat-vec with its predecessor could gain (docs/compiler.md: on an
+// H200 it gained 10% at 9.4 MB and lost 17-21% at 33 MB, so llmc's kernels do not do it).
+__global__ void readrows_overlapped(const uint4* __restrict__ p, int rows, int row16, unsigned* out) {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+#endif
+  int warp = (blockIdx.x * blockDim.x + threadIdx.x) / 32, lane = threadIdx.x % 32;
+  const uint4* r = p + (size_t)min(warp, rows - 1) * row16;
+  for (int line = lane; line < row16 / 8; line += 32) asm volatile("prefetch.global.L2 [%0];" ::"l"(r + 8 * line));
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+  if (warp >= rows) return;
+  unsigned acc = 0;
+  #pragma unroll 4
+  for (int i = lane; i < row16; i += 32) { uint4 a = __ldg(r + i); acc ^= a.x ^ a.y ^ a.z ^ a.w; }
+  if (acc == 0x12345678u) out[0] = acc;
+}
 int main() {
   int sms; cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
   size_t total = 256u << 20;
@@ -49,13 +69,22 @@ int main() {
   for (auto& s : shapes) {
     size_t copies = s.bytes >= total ? 1 : total / s.bytes;
     const int iters = 300;
-    for (int mode = 0; mode < 2; ++mode) for (int bps : {2, 4, 8, 16, -1}) {
+    for (int mode = 0; mode < 3; ++mode) for (int bps : {2, 4, 8, 16, -1}) {
       if (bps == -1 && s.rows == 0) continue;
+      if (mode == 2 && bps != -1) continue;  // overlapped: the warp-per-row kernel only
       int threads = 256;
       int grid = bps > 0 ? sms * bps : (s.rows * 32 + threads - 1) / threads;
       auto launch = [&](int k) {
         const uint4* p = (const uint4*)(pool + (k % copies) * s.bytes);
-        if (bps > 0) readsum<<<grid, threads, 0, st>>>(p, s.bytes / 16, out);
+        if (mode == 2) {
+          cudaLaunchAttribute attribute{};
+          attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+          attribute.val.programmaticStreamSerializationAllowed = 1;
+          cudaLaunchConfig_t config{};
+          config.gridDim = grid; config.blockDim = threads; config.stream = st;
+          config.attrs = &attribute; config.numAttrs = 1;
+          cudaLaunchKernelEx(&config, readrows_overlapped, p, s.rows, (int)(s.bytes / s.rows / 16), out);
+        } else if (bps > 0) readsum<<<grid, threads, 0, st>>>(p, s.bytes / 16, out);
         else readrows<<<grid, threads, 0, st>>>(p, s.rows, (int)(s.bytes / s.rows / 16), out);
       };
       float ms;
@@ -63,7 +92,7 @@ int main() {
         for (int k = 0; k < 3; ++k) launch(k);
         cudaEventRecord(a, st); for (int k = 0; k < iters; ++k) launch(k); cudaEventRecord(b, st);
         cudaEventSynchronize(b); cudaEventElapsedTime(&ms, a, b); ms /= iters;
-      } else {
+      } else {  // replayed from a graph; mode 2 with overlapped launches
         cudaGraph_t g; cudaGraphExec_t e;
         cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal);
         for (int k = 0; k < iters; ++k) launch(k);
@@ -72,7 +101,7 @@ int main() {
         cudaEventSynchronize(b); cudaEventElapsedTime(&ms, a, b); ms /= 5 * iters;
         cudaGraphExecDestroy(e); cudaGraphDestroy(g);
       }
-      printf("%-30s %-6s %s=%-3d %8.2f us %8.1f GB/s read\n", s.name, mode ? "graph" : "stream", bps > 0 ? "blocks/SM" : "warp/row ",
+      printf("%-30s %-6s %s=%-3d %8.2f us %8.1f GB/s read\n", s.name, mode == 2 ? "graph+overlap" : mode ? "graph" : "stream", bps > 0 ? "blocks/SM" : "warp/row ",
              bps > 0 ? bps : 0, ms * 1e3, s.bytes / (ms / 1e3) / 1e9);
     }
   }
