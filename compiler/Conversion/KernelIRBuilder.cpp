@@ -2,6 +2,8 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/SymbolTable.h"
 
 #include "llmc/compiler/TargetInfo.h"
 
@@ -230,6 +232,23 @@ Values forLoop(KernelIRBuilder& kb, mlir::Value lower, mlir::Value upper, mlir::
         mlir::scf::YieldOp::create(b, loc, body(inner, iv, carried));
       });
   return Values(loop.getResults().begin(), loop.getResults().end());
+}
+
+TableProvider makeTableProvider(mlir::Operation* scope, mlir::Attribute memorySpace, const std::string& kernelName) {
+  return [scope, memorySpace, kernelName](KernelIRBuilder& kb, const std::string& table,
+                                          const float (&values)[16]) -> Value {
+    const std::string name = kernelName + "_" + table;
+    auto type = mlir::MemRefType::get({16}, kb.b.getF32Type(), mlir::MemRefLayoutAttrInterface(), memorySpace);
+    if (!mlir::SymbolTable::lookupSymbolIn(scope, name)) {
+      mlir::OpBuilder::InsertionGuard guard(kb.b);
+      kb.b.setInsertionPointToStart(&scope->getRegion(0).front());
+      auto tensorType = mlir::RankedTensorType::get({16}, kb.b.getF32Type());
+      auto init = mlir::DenseElementsAttr::get(tensorType, llvm::ArrayRef<float>(values, 16));
+      mlir::memref::GlobalOp::create(kb.b, kb.loc, name, kb.b.getStringAttr("private"), type, init, true,
+                                     kb.b.getI64IntegerAttr(64));
+    }
+    return mlir::memref::GetGlobalOp::create(kb.b, kb.loc, type, name);
+  };
 }
 
 void forEach(KernelIRBuilder& kb, mlir::Value lower, mlir::Value upper, mlir::Value step,

@@ -91,6 +91,9 @@ class KernelIRBuilder {
 // Where the decoders find lookup tables (IQ4_NL / MXFP4 value grids): a callback that returns a
 // memref<16 x f32> holding `values`, named `name`, in the kernel's symbol table.
 using TableProvider = std::function<mlir::Value(KernelIRBuilder&, const std::string& name, const float (&values)[16])>;
+// A provider that places each table as a memref.global constant in the symbol table of `scope`, in
+// `memorySpace`, named after `kernelName` (kernels compiled apart end up side by side in one module).
+TableProvider makeTableProvider(mlir::Operation* scope, mlir::Attribute memorySpace, const std::string& kernelName);
 
 // Function attribute naming what a generated function is ("qmatvec", "quantize_q8", "qmatmul",
 // or an op's mnemonic).

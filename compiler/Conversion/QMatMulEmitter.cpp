@@ -61,26 +61,6 @@ int64_t largestDivisorAtMost(int64_t n, int64_t limit) {
   return 1;
 }
 
-// Value tables of the decoders (IQ4_NL, IQ4_XS, MXFP4) as memref<16 x f32> constants in the
-// symbol table of `scope`, in `memorySpace`. Names carry the kernel's: kernels compiled apart end
-// up side by side in one module.
-TableProvider makeTables(mlir::Operation* scope, mlir::Attribute memorySpace, const std::string& kernelName) {
-  return [scope, memorySpace, kernelName](KernelIRBuilder& kb, const std::string& table,
-                                          const float (&values)[16]) -> Value {
-    const std::string name = kernelName + "_" + table;
-    auto type = mlir::MemRefType::get({16}, kb.b.getF32Type(), mlir::MemRefLayoutAttrInterface(), memorySpace);
-    if (!mlir::SymbolTable::lookupSymbolIn(scope, name)) {
-      mlir::OpBuilder::InsertionGuard guard(kb.b);
-      kb.b.setInsertionPointToStart(&scope->getRegion(0).front());
-      auto tensorType = mlir::RankedTensorType::get({16}, kb.b.getF32Type());
-      mlir::memref::GlobalOp::create(kb.b, kb.loc, name, kb.b.getStringAttr("private"), type,
-                                     mlir::DenseElementsAttr::get(tensorType, llvm::ArrayRef<float>(values, 16)), true,
-                                     kb.b.getI64IntegerAttr(64));
-    }
-    return mlir::memref::GetGlobalOp::create(kb.b, kb.loc, type, name);
-  };
-}
-
 // Slice `slice` of a row (an index over the row's slices): its block and its part in the block.
 struct SliceAt {
   Value block;
@@ -151,7 +131,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatMul(mlir::gpu::GPUModuleOp module, const QMatMul
   WeightViews weights = kb.weightViews(func.getArgument(0), plan.weightBytes);
   auto decoder = makeQuantDecoder(
       plan.quant, plan.laneBytes, plan.cols,
-      makeTables(module, mlir::gpu::AddressSpaceAttr::get(context, mlir::gpu::AddressSpace::Global), plan.kernelName));
+      makeTableProvider(module, mlir::gpu::AddressSpaceAttr::get(context, mlir::gpu::AddressSpace::Global), plan.kernelName));
 
   Value thread = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
   Value firstRow = kb.mul(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x), tileRows);
@@ -251,7 +231,7 @@ mlir::func::FuncOp emitCpuQMatMul(mlir::ModuleOp module, const QMatMulPlan& plan
   Value rowEnd = func.getArgument(5);
   WeightViews weights = kb.weightViews(func.getArgument(0), plan.weightBytes);
   auto decoder = makeQuantDecoder(plan.quant, plan.laneBytes, plan.cols,
-                                  makeTables(module, mlir::Attribute(), plan.kernelName));
+                                  makeTableProvider(module, mlir::Attribute(), plan.kernelName));
   const int64_t rowsPerStep = plan.rowsPerStep;
   const int64_t tokensPerStep = plan.tokensPerStep;
   const int64_t width = plan.vectorWidth;

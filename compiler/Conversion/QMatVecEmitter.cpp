@@ -42,25 +42,6 @@ struct ActivationSource {
   int64_t pairsAt = 0;  // float index of block 0's (scale, scale x sum of codes) pair
 };
 
-// Value tables (memref<16 x f32> constants) in the symbol table of `scope`, in `memorySpace`.
-// Names carry the kernel's name: kernels compiled apart end up side by side in one PTX module.
-TableProvider makeTableProvider(mlir::Operation* scope, mlir::Attribute memorySpace, const std::string& kernelName) {
-  return [scope, memorySpace, kernelName](KernelIRBuilder& kb, const std::string& table,
-                                          const float (&values)[16]) -> Value {
-    const std::string name = kernelName + "_" + table;
-    auto type = mlir::MemRefType::get({16}, kb.b.getF32Type(), mlir::MemRefLayoutAttrInterface(), memorySpace);
-    if (!mlir::SymbolTable::lookupSymbolIn(scope, name)) {
-      mlir::OpBuilder::InsertionGuard guard(kb.b);
-      kb.b.setInsertionPointToStart(&scope->getRegion(0).front());
-      auto tensorType = mlir::RankedTensorType::get({16}, kb.b.getF32Type());
-      auto init = mlir::DenseElementsAttr::get(tensorType, llvm::ArrayRef<float>(values, 16));
-      mlir::memref::GlobalOp::create(kb.b, kb.loc, name, kb.b.getStringAttr("private"), type, init, true,
-                                     kb.b.getI64IntegerAttr(64));
-    }
-    return mlir::memref::GetGlobalOp::create(kb.b, kb.loc, type, name);
-  };
-}
-
 class RowDotBuilder {
  public:
   RowDotBuilder(KernelIRBuilder& kb, const QMatVecPlan& plan, const TargetInfo& target, const QuantDecoder& decoder,
