@@ -488,15 +488,16 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
       k.chip = d.profile.arch;
       k.op = "qmatvec";
       k.quant = std::string(ggml_type_name(t));
+      k.source = "chip default";
       if (chip) {
-        const auto& config = chip->qmatvec_for(k.quant);
+        const auto& config = chip->qmatvec_for(k.quant, d.profile.name);
         k.rows_per_block = config.rows_per_block;
         k.warps = config.warps_per_block;
         k.vector_width = config.vector_width;
         k.unroll = config.unroll;
         k.slices_per_lane = config.slices_per_lane;
+        if (&config != &chip->qmatvec_for(k.quant)) k.source = d.profile.name + " measured";
       }
-      k.source = "chip default";
       p.kernels.push_back(k);
     }
   }

@@ -106,7 +106,7 @@ class CatalogLoader {
     }
     std::sort(catalog.devices_.begin(), catalog.devices_.end(),
               [](const DeviceProfile& a, const DeviceProfile& b) { return a.name < b.name; });
-    check_reference_devices(catalog, data.chips.path);
+    check_device_references(catalog, data.chips.path);
     return catalog;
   }
 
@@ -212,7 +212,7 @@ class CatalogLoader {
 
       Reader q = c.field("qmatvec");
       q.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale",
-                   "by_quant"});
+                   "by_quant", "by_device"});
       auto read_config = [&](Reader& r) {
         QMatVecConfig config;
         config.rows_per_block = static_cast<int>(r.field("rows_per_block").as_int_in(1, 64));
@@ -226,13 +226,22 @@ class CatalogLoader {
         return config;
       };
       chip.qmatvec = read_config(q);
-      if (auto by = q.optional_field("by_quant")) {
+      auto read_by_quant = [&](Reader& by, std::map<std::string, QMatVecConfig, std::less<>>& out) {
         // Keys are ggml type names ("q6_K"); a unit test checks them against the type table.
+        by.require_object();
+        for (const auto& item : by.raw().items()) {
+          Reader one = by.field(item.key());
+          one.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale"});
+          out.emplace(item.key(), read_config(one));
+        }
+      };
+      if (auto by = q.optional_field("by_quant")) read_by_quant(*by, chip.qmatvec_by_quant);
+      if (auto by = q.optional_field("by_device")) {
+        // Keys are device profile names of this arch (checked once the profiles are loaded).
         by->require_object();
         for (const auto& item : by->raw().items()) {
           Reader one = by->field(item.key());
-          one.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale"});
-          chip.qmatvec_by_quant.emplace(item.key(), read_config(one));
+          read_by_quant(one, chip.qmatvec_by_device[item.key()]);
         }
       }
 
@@ -351,9 +360,16 @@ class CatalogLoader {
     return p;
   }
 
-  static void check_reference_devices(const DeviceCatalog& catalog, const std::string& chips_path) {
+  static void check_device_references(const DeviceCatalog& catalog, const std::string& chips_path) {
     for (size_t i = 0; i < catalog.chips_.size(); ++i) {
       const ChipInfo& chip = catalog.chips_[i];
+      for (const auto& [name, configs] : chip.qmatvec_by_device) {
+        const DeviceProfile* device = catalog.find_device(name);
+        if (!device || device->arch != chip.arch)
+          throw TargetDataError(fmt::format("{}: chips[{}].qmatvec.by_device: expected a device profile of arch {}, "
+                                            "got '{}'",
+                                            chips_path, i, chip.arch, name));
+      }
       const DeviceProfile* device = catalog.find_device(chip.reference_device);
       if (!device || device->arch != chip.arch)
         throw TargetDataError(fmt::format("{}: chips[{}].reference_device: expected a device profile of arch {}, "

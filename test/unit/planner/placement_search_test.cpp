@@ -50,6 +50,29 @@ TEST(PlacementSearch, Qwen3On2P104SplitsByLayer) {
   for (const auto& k : p.kernels) EXPECT_EQ(k.chip, "sm_61");
 }
 
+TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
+  // Same chip (sm_90), other memory: the H200's own Q4_K/Q4_0 entry (chips.json by_device), the
+  // H100 the chip's; types without a device entry stay with the chip's on both.
+  auto m = test::preset_model("qwen3-14b", FileType::Q4_K_M);
+  for (const std::string device : {"h100", "h200"}) {
+    const Plan p = plan(*m->model, device);
+    ASSERT_TRUE(p.fits);
+    bool saw_q4_k = false;
+    for (const auto& k : p.kernels) {
+      SCOPED_TRACE(device + " " + k.quant);
+      EXPECT_EQ(k.chip, "sm_90");
+      if (k.quant == "q4_K") {
+        saw_q4_k = true;
+        EXPECT_EQ(k.rows_per_block, device == "h200" ? 2 : 1);
+        EXPECT_EQ(k.source, device == "h200" ? "h200 measured" : "chip default");
+      } else {
+        EXPECT_EQ(k.source, "chip default");
+      }
+    }
+    EXPECT_TRUE(saw_q4_k);
+  }
+}
+
 TEST(PlacementSearch, SeventyBOnOneP104DoesNotFitAndSaysWhatWould) {
   auto m = test::preset_model("llama-3.3-70b", FileType::Q4_K_S);
   const Plan p = plan(*m->model, "p104-100");

@@ -175,6 +175,33 @@ TEST(DeviceCatalog, QMatVecPerTypeDefaultsNameRealTypes) {
   EXPECT_EQ(catalog().find_chip("sm_90")->qmatvec_for("q4_0").warps_per_block, 4);
 }
 
+TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
+  size_t entries = 0;
+  for (const ChipInfo& chip : catalog().chips()) {
+    for (const auto& [device, configs] : chip.qmatvec_by_device) {
+      const DeviceProfile* profile = catalog().find_device(device);
+      ASSERT_NE(profile, nullptr) << device;
+      EXPECT_EQ(profile->arch, chip.arch);
+      for (const auto& [quant, config] : configs) {
+        SCOPED_TRACE(chip.arch + " " + device + " " + quant);
+        EXPECT_TRUE(llmc::ggml_type_from_name(quant).has_value());
+        EXPECT_FALSE(config.rationale.empty());
+        EXPECT_EQ(&chip.qmatvec_for(quant, device), &config);
+        ++entries;
+      }
+      // Types the device has no entry for fall back to the chip's.
+      EXPECT_EQ(&chip.qmatvec_for("no-such-type", device), &chip.qmatvec);
+    }
+  }
+  EXPECT_GE(entries, 1u);
+  // The H200 takes two rows per workgroup for Q4_0 and Q4_K, the H100 the chip's one; Q6_K is the
+  // chip's by_quant entry on both.
+  const ChipInfo& sm90 = *catalog().find_chip("sm_90");
+  EXPECT_EQ(sm90.qmatvec_for("q4_K", "h200").rows_per_block, 2);
+  EXPECT_EQ(sm90.qmatvec_for("q4_K", "h100").rows_per_block, 1);
+  EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h200"), &sm90.qmatvec_for("q6_K"));
+}
+
 TEST(DeviceCatalog, PcieTable) {
   const double per_lane[] = {0.25, 0.5, 0.985, 1.969, 3.938};
   for (int gen = 1; gen <= 5; ++gen) {
@@ -357,6 +384,16 @@ TEST(DeviceCatalogData, BrokenChipsAndLinks) {
     TargetData data = data_from_disk();
     edit(data.chips, [](json& j) { j["chips"][1]["qmatvec"]["warps_per_block"] = 0; });
     EXPECT_NE(load_error(data).find("chips.json: chips[1].qmatvec.warps_per_block: expected an integer 1..32"),
+              std::string::npos)
+        << load_error(data);
+  }
+  {
+    TargetData data = data_from_disk();
+    edit(data.chips, [](json& j) {
+      for (json& chip : j["chips"])
+        if (chip["arch"] == "sm_61") chip["qmatvec"]["by_device"] = {{"h200", json::object()}};
+    });
+    EXPECT_NE(load_error(data).find("qmatvec.by_device: expected a device profile of arch sm_61, got 'h200'"),
               std::string::npos)
         << load_error(data);
   }

@@ -85,12 +85,21 @@ struct ChipInfo {
   QMatVecConfig qmatvec;
   // Measured exceptions to `qmatvec` for one weight type (ggml type name, e.g. "q6_K").
   std::map<std::string, QMatVecConfig, std::less<>> qmatvec_by_quant;
+  // Measured exceptions for one device profile of this chip (e.g. "h200": devices of one
+  // architecture with other memory want other geometry), by device name, then ggml type name.
+  std::map<std::string, std::map<std::string, QMatVecConfig, std::less<>>, std::less<>> qmatvec_by_device;
   std::map<std::string, std::string> sources;
 
   // The default mat-vec tuning for weights of `quant` (a ggml type name) on this chip.
   const QMatVecConfig& qmatvec_for(std::string_view quant) const {
     auto it = qmatvec_by_quant.find(quant);
     return it == qmatvec_by_quant.end() ? qmatvec : it->second;
+  }
+  // The tuning for `quant` on device profile `device`: its by_device entry, else qmatvec_for.
+  const QMatVecConfig& qmatvec_for(std::string_view quant, std::string_view device) const {
+    if (auto d = qmatvec_by_device.find(device); d != qmatvec_by_device.end())
+      if (auto q = d->second.find(quant); q != d->second.end()) return q->second;
+    return qmatvec_for(quant);
   }
 };
 
