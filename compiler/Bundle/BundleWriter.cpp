@@ -38,6 +38,23 @@ std::unique_ptr<TargetInfo> targetOrThrow(const std::string& chip) {
   return target;
 }
 
+mlir::llmc::WeightLayout layoutOrThrow(const TargetInfo& target, const KernelRequest& request, const std::string& what) {
+  if (request.layout.empty()) return defaultWeightLayout(target);
+  std::optional<mlir::llmc::WeightLayout> layout = mlir::llmc::symbolizeWeightLayout(request.layout);
+  if (!layout) throw BundleError(what + ": weight layout '" + request.layout + "' (expected blocks or row_planar)");
+  return *layout;
+}
+
+// The weights parameter as the manifest records it.
+json weightsParam(const std::string& name, int64_t bytes, mlir::llmc::WeightLayout layout) {
+  return {{"name", name},
+          {"role", "weights"},
+          {"dtype", "i8"},
+          {"bytes", bytes},
+          {"align", 16},
+          {"layout", mlir::llmc::stringifyWeightLayout(layout).str()}};
+}
+
 QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) {
   std::optional<mlir::llmc::QuantType> quant = mlir::llmc::symbolizeQuantType(request.type);
   const std::string what = target.chipName() + ": qmatvec " + std::to_string(request.rows) + "x" +
@@ -49,7 +66,7 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
               request.tuning->slices_per_lane};
   std::string error;
   std::optional<QMatVecPlan> plan = planQMatVec(target, *quant, request.rows, request.cols, request.batch, tuning,
-                                                request.allow_int8, &error);
+                                                request.allow_int8, layoutOrThrow(target, request, what), &error);
   if (!plan) throw BundleError(what + ": " + error);
   return *plan;
 }
@@ -63,7 +80,8 @@ QMatMulPlan qmatmulPlanOrThrow(const TargetInfo& target, const KernelRequest& re
   if (request.tuning)
     tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll};
   std::string error;
-  std::optional<QMatMulPlan> plan = planQMatMul(target, *quant, request.rows, request.cols, tuning, &error);
+  std::optional<QMatMulPlan> plan = planQMatMul(target, *quant, request.rows, request.cols, tuning,
+                                                layoutOrThrow(target, request, what), &error);
   if (!plan) throw BundleError(what + ": " + error);
   return *plan;
 }
@@ -103,6 +121,7 @@ OpPlan opPlanOrThrow(const TargetInfo& target, const KernelRequest& request) {
     spec.quant = *quant;
     spec.tableRows = request.rows;
     spec.width = request.cols;
+    spec.layout = layoutOrThrow(target, request, what);
   }
   std::string error;
   std::optional<OpPlan> plan = planOp(target, spec, &error);
@@ -153,7 +172,7 @@ json kernelEntry(const TargetInfo& target, const QMatVecPlan& plan, const Kernel
   entry["method"] = std::string(dotMethodName(plan.method));
   entry["tuning"] = tuningEntry(t, request);
   json params = json::array();
-  params.push_back({{"name", "w"}, {"role", "weights"}, {"bytes", plan.weightBytes}, {"align", 16}});
+  params.push_back(weightsParam("w", plan.weightBytes, plan.layout));
   params.push_back({{"name", "x"}, {"role", "input"}, {"dtype", "f32"}, {"shape", {plan.batch, plan.cols}}});
   if (plan.needsQuantizer())
     params.push_back({{"name", "scratch"}, {"role", "scratch"}, {"bytes", plan.scratchBytes}, {"align", 16}});
@@ -203,7 +222,7 @@ json qmatmulKernelEntry(const TargetInfo& target, const QMatMulPlan& plan, const
     entry["tile"] = {{"rows", plan.rowsPerStep}, {"tokens", plan.tokensPerStep}};
   }
   json params = json::array();
-  params.push_back({{"name", "w"}, {"role", "weights"}, {"dtype", "i8"}, {"bytes", plan.weightBytes}, {"align", 16}});
+  params.push_back(weightsParam("w", plan.weightBytes, plan.layout));
   params.push_back({{"name", "x"}, {"role", "input"}, {"dtype", "f32"}, {"shape", {"tokens", plan.cols}}});
   params.push_back({{"name", "y"}, {"role", "output"}, {"dtype", "f32"}, {"shape", {"tokens", plan.rows}}});
   params.push_back({{"name", "tokens"}, {"role", "scalar"}, {"dtype", "i64"}});
@@ -279,6 +298,7 @@ json opKernelEntry(const TargetInfo& target, const OpPlan& plan, const std::vect
   json args = json::array();
   for (const OpParam& p : plan.params) {
     json param = {{"name", p.name}, {"role", p.role}, {"dtype", p.dtype}};
+    if (spec.kind == OpKind::Embed && p.role == "weights") param["layout"] = mlir::llmc::stringifyWeightLayout(spec.layout).str();
     if (p.role != "scalar") param["shape"] = p.shape;
     if (p.dtype == "i8") {
       int64_t bytes = 1;

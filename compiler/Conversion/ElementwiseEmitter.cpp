@@ -387,7 +387,7 @@ class OpBodies {
     const int64_t S = decoder.slicesPerBlock();
     Value block = kb.div(s, S);
     Value part = kb.rem(s, S);
-    Values values = decoder.dequantize(kb, table, kb.add(rowStart, kb.mul(block, decoder.blockBytes())), part);
+    Values values = decoder.dequantize(kb, table, BlockRef{rowStart, block}, part);
     Value blockFirst = kb.mul(block, decoder.blockValues());
     for (size_t g = 0; g < values.size(); ++g)
       storeVector(kb, values[g], out, {t, kb.add(blockFirst, decoder.groupOffset(kb, part, static_cast<int>(g)))});
@@ -401,7 +401,7 @@ class OpBodies {
                                                  const float(&values)[16]) {
       return constantTable(kb, scope, space, plan.kernelName + "_" + name, llvm::ArrayRef<float>(values, 16));
     };
-    return makeQuantDecoder(spec_.quant, plan_.laneBytes, spec_.width, tables);
+    return makeQuantDecoder(spec_.quant, plan_.laneBytes, spec_.width, tables, plan_.spec.layout);
   }
 
   Value tableRowStart(KernelIRBuilder& kb, Value ids, Value t) const {

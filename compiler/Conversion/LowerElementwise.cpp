@@ -113,6 +113,7 @@ mlir::FailureOr<OpSpec> specOf(mlir::Operation* op) {
             spec.quant = o.getQuant();
             spec.tableRows = static_cast<int64_t>(o.getRows());
             spec.width = static_cast<int64_t>(o.getCols());
+            spec.layout = o.getLayout().value_or(mlir::llmc::WeightLayout::Blocks);
             return rowsOf(o.getOut(), "out");
           })
           .Case([&](mlir::llmc::AttentionOp o) -> mlir::LogicalResult {

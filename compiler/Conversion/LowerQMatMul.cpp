@@ -65,7 +65,8 @@ class LowerQMatMulPass : public impl::LowerQMatMulPassBase<LowerQMatMulPass> {
         }
       }
       std::optional<QMatMulPlan> plan =
-          planQMatMul(*info, op.getQuant(), op.getRows(), op.getCols(), tuningOf(op, *info), &error);
+          planQMatMul(*info, op.getQuant(), op.getRows(), op.getCols(), tuningOf(op, *info),
+                      op.getLayout().value_or(mlir::llmc::WeightLayout::Blocks), &error);
       if (!plan) {
         op.emitError() << "cannot lower: " << error;
         return signalPassFailure();

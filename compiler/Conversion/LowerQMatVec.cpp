@@ -58,7 +58,8 @@ class LowerQMatVecPass : public impl::LowerQMatVecPassBase<LowerQMatVecPass> {
     for (mlir::llmc::QMatVecOp op : ops) {
       auto x = llvm::cast<mlir::MemRefType>(op.getX().getType());
       std::optional<QMatVecPlan> plan = planQMatVec(*info, op.getQuant(), op.getRows(), op.getCols(), x.getDimSize(0),
-                                                    tuningOf(op, *info), int8Dot, &error);
+                                                    tuningOf(op, *info), int8Dot,
+                                                    op.getLayout().value_or(mlir::llmc::WeightLayout::Blocks), &error);
       if (!plan) {
         op.emitError() << "cannot lower: " << error;
         return signalPassFailure();

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "QuantDecoders.h"
+#include "llmc/compiler/QMatVecPlan.h"
 #include "llmc/compiler/TargetInfo.h"
 
 namespace llmc::compiler {
@@ -204,7 +205,9 @@ std::optional<OpPlan> planOp(const TargetInfo& target, const OpSpec& spec, std::
       // 16 bytes of packed data per lane step on GPUs (one 128-bit load), 32 on x86-64 (a
       // 256-bit register of f32 values per group for most types).
       plan.laneBytes = gpu ? 16 : 32;
-      plan.kernelName = "llmc_embed_" + quantName + "_" + str(spec.tableRows) + "x" + str(W) + "_t" + str(T);
+      plan.spec.layout = effectiveLayout(spec.quant, spec.layout);
+      plan.kernelName = "llmc_embed_" + quantName + "_" + str(spec.tableRows) + "x" + str(W) + "_t" + str(T) +
+                        layoutSuffix(plan.spec.layout);
       plan.params = {buffer("table", "weights", "i8", {plan.tableBytes}), buffer("ids", "input", "i32", {T}),
                      buffer("out", "output", "f32", {T, W})};
       break;

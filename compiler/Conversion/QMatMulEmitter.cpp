@@ -130,7 +130,8 @@ mlir::gpu::GPUFuncOp emitGpuQMatMul(mlir::gpu::GPUModuleOp module, const QMatMul
   WeightViews weights = kb.weightViews(func.getArgument(0), plan.weightBytes);
   auto decoder = makeQuantDecoder(
       plan.quant, plan.laneBytes, plan.cols,
-      makeTableProvider(module, mlir::gpu::AddressSpaceAttr::get(context, mlir::gpu::AddressSpace::Global), plan.kernelName));
+      makeTableProvider(module, mlir::gpu::AddressSpaceAttr::get(context, mlir::gpu::AddressSpace::Global), plan.kernelName),
+      plan.layout);
 
   Value thread = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
   Value firstRow = kb.mul(mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x), tileRows);
@@ -167,8 +168,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatMul(mlir::gpu::GPUModuleOp module, const QMatMul
       Value s = jkb.div(item, tileRows);
       SliceAt at = sliceAt(jkb, plan, jkb.add(firstSlice, s));
       Value row = jkb.minIndex(jkb.add(firstRow, r), lastRow);
-      Value blockStart = jkb.add(jkb.mul(row, plan.rowBytes), jkb.mul(at.block, decoder->blockBytes()));
-      Values values = decoder->dequantize(jkb, weights, blockStart, at.part);
+      Values values = decoder->dequantize(jkb, weights, BlockRef{jkb.mul(row, plan.rowBytes), at.block}, at.part);
       Value at0 = jkb.add(jkb.mul(jkb.mul(s, groups * k), tileRows), r);
       for (int64_t g = 0; g < groups; ++g)
         for (int64_t i = 0; i < k; ++i)
@@ -230,7 +230,7 @@ mlir::func::FuncOp emitCpuQMatMul(mlir::ModuleOp module, const QMatMulPlan& plan
   Value rowEnd = func.getArgument(5);
   WeightViews weights = kb.weightViews(func.getArgument(0), plan.weightBytes);
   auto decoder = makeQuantDecoder(plan.quant, plan.laneBytes, plan.cols,
-                                  makeTableProvider(module, mlir::Attribute(), plan.kernelName));
+                                  makeTableProvider(module, mlir::Attribute(), plan.kernelName), plan.layout);
   const int64_t rowsPerStep = plan.rowsPerStep;
   const int64_t tokensPerStep = plan.tokensPerStep;
   const int64_t width = plan.vectorWidth;
@@ -257,11 +257,10 @@ mlir::func::FuncOp emitCpuQMatMul(mlir::ModuleOp module, const QMatMulPlan& plan
     if (!inPlace)
       forEach(ikb, ikb.index(0), ikb.index(plan.slicesPerRow), ikb.index(1), [&](KernelIRBuilder& jkb, Value slice) {
       SliceAt at = sliceAt(jkb, plan, slice);
-      Value blockOffset = jkb.mul(at.block, decoder->blockBytes());
       Values columns;
       for (int g = 0; g < plan.groupsPerSlice; ++g) columns.push_back(groupColumn(jkb, *decoder, at, jkb.index(g)));
       for (int64_t i = 0; i < rowsPerStep; ++i) {
-        Values values = decoder->dequantize(jkb, weights, jkb.add(rowStarts[i], blockOffset), at.part);
+        Values values = decoder->dequantize(jkb, weights, BlockRef{rowStarts[i], at.block}, at.part);
         for (size_t g = 0; g < values.size(); ++g) storeF32(jkb, values[g], rowBuffer, {jkb.add(columns[g], i * cols)});
       }
       });

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "QuantDecoders.h"
+#include "llmc/compiler/QMatVecPlan.h"
 #include "llmc/compiler/TargetInfo.h"
 
 namespace llmc::compiler {
@@ -47,7 +48,8 @@ QMatVecTuning defaultQMatMulTuning(const TargetInfo& target) {
 }
 
 std::optional<QMatMulPlan> planQMatMul(const TargetInfo& target, QuantType quant, int64_t rows, int64_t cols,
-                                       const QMatVecTuning& tuning, std::string* error) {
+                                       const QMatVecTuning& tuning, mlir::llmc::WeightLayout layout,
+                                       std::string* error) {
   auto fail = [&](std::string message) -> std::optional<QMatMulPlan> {
     if (error) *error = std::move(message);
     return std::nullopt;
@@ -66,6 +68,7 @@ std::optional<QMatMulPlan> planQMatMul(const TargetInfo& target, QuantType quant
   plan.cols = cols;
   plan.rowBytes = *rowBytes;
   plan.weightBytes = rows * *rowBytes;
+  plan.layout = effectiveLayout(quant, layout);
   plan.maxTokens = kQMatMulMaxTokens;
   const bool gpu = target.isGpu();
   plan.laneBytes = gpu ? kGpuLaneBytes : kCpuLaneBytes;
@@ -134,7 +137,7 @@ std::optional<QMatMulPlan> planQMatMul(const TargetInfo& target, QuantType quant
 
   // The name says everything that shapes the code, so that variants can share a bundle.
   plan.kernelName = "llmc_qmatmul_" + quantName + "_" + str(rows) + "x" + str(cols) + "_r" + str(t.rowsPerBlock) +
-                    "w" + str(t.warps) + "v" + str(t.vectorWidth) + "u" + str(t.unroll);
+                    "w" + str(t.warps) + "v" + str(t.vectorWidth) + "u" + str(t.unroll) + layoutSuffix(plan.layout);
   return plan;
 }
 

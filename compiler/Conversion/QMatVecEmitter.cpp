@@ -114,7 +114,6 @@ class RowDotBuilder {
     Value block = kb_.div(s, S);
     Value part = kb_.rem(s, S);
     Value blockFirstValue = kb_.mul(block, decoder_.blockValues());
-    Value blockOffset = kb_.mul(block, decoder_.blockBytes());
     llvm::SmallVector<Value> offsets;
     for (int g = 0; g < plan_.groupsPerSlice; ++g)
       offsets.push_back(kb_.add(blockFirstValue, decoder_.groupOffset(kb_, part, g)));
@@ -123,12 +122,11 @@ class RowDotBuilder {
     const int64_t batch = plan_.batch;
     if (plan_.method == DotMethod::Int8) {
       std::vector<llvm::SmallVector<Int8Activations>> xs(batch);
-      for (int64_t b = 0; b < batch; ++b)
-        for (Value offset : offsets) xs[b].push_back(int8Activations(b, offset));
+      for (int64_t b = 0; b < batch; ++b) xs[b] = int8Activations(b, offsets);
       for (size_t i = 0; i < rowStarts.size(); ++i) {
-        Value blockStart = kb_.add(rowStarts[i], blockOffset);
+        const BlockRef ref{rowStarts[i], block};
         for (int64_t b = 0; b < batch; ++b) {
-          Value term = decoder_.dotInt8(kb_, target_, w_, blockStart, part, xs[b]);
+          Value term = decoder_.dotInt8(kb_, target_, w_, ref, part, xs[b]);
           next[i * batch + b] = kb_.addF(next[i * batch + b], term);
         }
       }
@@ -138,7 +136,7 @@ class RowDotBuilder {
     for (int64_t b = 0; b < batch; ++b)
       for (Value offset : offsets) xs[b].push_back(f32Activations(b, offset));
     for (size_t i = 0; i < rowStarts.size(); ++i) {
-      llvm::SmallVector<Value> values = decoder_.dequantize(kb_, w_, kb_.add(rowStarts[i], blockOffset), part);
+      llvm::SmallVector<Value> values = decoder_.dequantize(kb_, w_, BlockRef{rowStarts[i], block}, part);
       for (int64_t b = 0; b < batch; ++b) {
         Value& acc = next[i * batch + b];
         for (size_t g = 0; g < values.size(); ++g) acc = multiplyAdd(values[g], xs[b][g], acc);
@@ -170,21 +168,30 @@ class RowDotBuilder {
                                         llvm::MaybeAlign(std::min<int64_t>(4 * k, 16)));
   }
 
-  Int8Activations int8Activations(int64_t b, Value offset) {
+  // The int8 activations of each group of a slice (group offsets from the row's first value) in
+  // vector b. A block's scale and scaled sum sit side by side, and the blocks of a slice's groups
+  // are consecutive: their pairs load as one vector.
+  llvm::SmallVector<Int8Activations> int8Activations(int64_t b, llvm::ArrayRef<Value> offsets) {
     const int64_t k = plan_.groupLength;
-    Value at = kb_.add(offset, b * plan_.cols);
+    const int64_t runBlocks = decoder_.activationBlocksPerSlice();
     auto type = mlir::VectorType::get({k / 4}, kb_.b.getI32Type());
-    Int8Activations result;
-    result.quads = mlir::vector::LoadOp::create(kb_.b, kb_.loc, type, x_.quads, mlir::ValueRange{kb_.div(at, 4)}, false,
-                                                llvm::MaybeAlign(std::min<int64_t>(k, 16)));
-    Value block = kb_.div(at, 32);
-    // A block's scale and scaled sum sit side by side: one 64-bit load.
-    auto pairType = mlir::VectorType::get({2}, kb_.b.getF32Type());
-    Value pair = mlir::vector::LoadOp::create(kb_.b, kb_.loc, pairType, x_.floats,
-                                              mlir::ValueRange{kb_.add(kb_.mul(block, 2), x_.pairsAt)}, false,
-                                              llvm::MaybeAlign(8));
-    result.scale = mlir::vector::ExtractOp::create(kb_.b, kb_.loc, pair, llvm::ArrayRef<int64_t>{0});
-    result.scaledSum = mlir::vector::ExtractOp::create(kb_.b, kb_.loc, pair, llvm::ArrayRef<int64_t>{1});
+    Value firstBlock = kb_.div(kb_.add(offsets.front(), b * plan_.cols), 32);
+    auto pairsType = mlir::VectorType::get({2 * runBlocks}, kb_.b.getF32Type());
+    Value pairs = mlir::vector::LoadOp::create(kb_.b, kb_.loc, pairsType, x_.floats,
+                                               mlir::ValueRange{kb_.add(kb_.mul(firstBlock, 2), x_.pairsAt)}, false,
+                                               llvm::MaybeAlign(std::min<int64_t>(8 * runBlocks, 16)));
+    llvm::SmallVector<Int8Activations> result;
+    const int64_t groups = static_cast<int64_t>(offsets.size());
+    for (int64_t g = 0; g < groups; ++g) {
+      Value at = kb_.add(offsets[g], b * plan_.cols);
+      Int8Activations x;
+      x.quads = mlir::vector::LoadOp::create(kb_.b, kb_.loc, type, x_.quads, mlir::ValueRange{kb_.div(at, 4)}, false,
+                                             llvm::MaybeAlign(std::min<int64_t>(k, 16)));
+      const int64_t pair = runBlocks > 1 ? g * runBlocks / groups : 0;
+      x.scale = mlir::vector::ExtractOp::create(kb_.b, kb_.loc, pairs, llvm::ArrayRef<int64_t>{2 * pair});
+      x.scaledSum = mlir::vector::ExtractOp::create(kb_.b, kb_.loc, pairs, llvm::ArrayRef<int64_t>{2 * pair + 1});
+      result.push_back(x);
+    }
     return result;
   }
 
@@ -373,7 +380,8 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   auto decoder = makeQuantDecoder(plan.quant, 4 * plan.tuning.vectorWidth, plan.cols,
                                   makeTableProvider(module,
                                                     mlir::gpu::AddressSpaceAttr::get(context, mlir::gpu::AddressSpace::Global),
-                                                    plan.kernelName));
+                                                    plan.kernelName),
+                                  plan.layout);
 
   // This thread's row group: its rows, and its lane among the group's warpsPerGroup warps.
   const int64_t groupLanes = plan.warpsPerGroup * target.warpSize();
@@ -500,7 +508,7 @@ mlir::func::FuncOp emitCpuQMatVec(mlir::ModuleOp module, const QMatVecPlan& plan
   ActivationSource activations;
   activations.x = func.getArgument(1);
   auto decoder = makeQuantDecoder(plan.quant, 4 * plan.tuning.vectorWidth, plan.cols,
-                                  makeTableProvider(module, mlir::Attribute(), plan.kernelName));
+                                  makeTableProvider(module, mlir::Attribute(), plan.kernelName), plan.layout);
   const int64_t rowsPerStep = plan.tuning.rowsPerBlock;
 
   mlir::scf::ForOp::create(

@@ -18,8 +18,17 @@ QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant) {
           defaults.slices_per_lane};
 }
 
+mlir::llmc::WeightLayout defaultWeightLayout(const TargetInfo& target) {
+  return target.isGpu() ? mlir::llmc::WeightLayout::RowPlanar : mlir::llmc::WeightLayout::Blocks;
+}
+
+std::string layoutSuffix(mlir::llmc::WeightLayout layout) {
+  return layout == mlir::llmc::WeightLayout::RowPlanar ? "_rp" : "";
+}
+
 std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant, int64_t rows, int64_t cols,
-                                       int64_t batch, const QMatVecTuning& tuning, bool allowInt8, std::string* error) {
+                                       int64_t batch, const QMatVecTuning& tuning, bool allowInt8,
+                                       mlir::llmc::WeightLayout layout, std::string* error) {
   auto fail = [&](std::string message) -> std::optional<QMatVecPlan> {
     if (error) *error = std::move(message);
     return std::nullopt;
@@ -40,6 +49,7 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   plan.batch = batch;
   plan.rowBytes = *rowBytes;
   plan.weightBytes = rows * *rowBytes;
+  plan.layout = effectiveLayout(quant, layout);
 
   // Clamp the tuning to the chip: at most 1024 threads, power-of-two vector widths.
   QMatVecTuning t = tuning;
@@ -74,7 +84,8 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   // The name says everything that shapes the code, so that variants can share a bundle.
   const std::string config = "r" + std::to_string(t.rowsPerBlock) + "w" + std::to_string(t.warps) + "v" +
                              std::to_string(t.vectorWidth) + "u" + std::to_string(t.unroll);
-  plan.kernelName = "llmc_qmatvec_" + quantName + "_" + shape + "_" + std::string(dotMethodName(plan.method)) + "_" + config;
+  plan.kernelName = "llmc_qmatvec_" + quantName + "_" + shape + "_" + std::string(dotMethodName(plan.method)) + "_" +
+                    config + layoutSuffix(plan.layout);
   if (target.isGpu()) {
     plan.gridX = (rows + t.rowsPerBlock - 1) / t.rowsPerBlock;
     plan.blockX = t.warps * target.warpSize();

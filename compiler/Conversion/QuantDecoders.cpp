@@ -4,8 +4,10 @@
 #include "QuantDecoders.h"
 
 #include <algorithm>
+#include <array>
 
 #include "llmc/compiler/TargetInfo.h"
+#include "llmc/weight_layout.h"
 
 namespace llmc::compiler {
 
@@ -84,9 +86,11 @@ class FloatRowDecoder final : public QuantDecoder {
 
   Value groupOffset(KernelIRBuilder& kb, Value, int) const override { return kb.index(0); }
 
-  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, Value block, Value) const override {
+  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& ref,
+                                      Value) const override {
     const int64_t k = groupLength();
     auto f32Type = mlir::VectorType::get({k}, kb.b.getF32Type());
+    Value block = at(kb, ref, 0);
     if (type_ == QuantType::F32) {
       auto type = mlir::VectorType::get({k}, kb.b.getI32Type());
       Value bits = mlir::vector::LoadOp::create(kb.b, kb.loc, type, w.words, mlir::ValueRange{kb.div(block, 4)}, false,
@@ -119,7 +123,8 @@ class NibbleBlockDecoder final : public QuantDecoder {
     return kb.add(kb.mul(part, groupLength()), g == 0 ? 0 : 16);
   }
 
-  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const override {
+  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block,
+                                      Value part) const override {
     const int64_t k = groupLength();
     Value bytes = loadCodes(kb, w, block, part);
     Value low = kb.andI(bytes, 0x0F);
@@ -127,19 +132,19 @@ class NibbleBlockDecoder final : public QuantDecoder {
     auto scaled = [&](Value values, Value d) { return kb.mulF(values, kb.splat(d, k)); };
     switch (type_) {
       case QuantType::Q4_0: {
-        Value d = kb.loadF16(w, block);
+        Value d = kb.loadF16(w, at(kb, block, 0));
         return {scaled(kb.sToF32(kb.subI(low, 8)), d), scaled(kb.sToF32(kb.subI(high, 8)), d)};
       }
       case QuantType::Q4_1: {
-        Value d = kb.loadF16(w, block);
-        Value m = kb.splat(kb.loadF16(w, kb.add(block, 2)), k);
+        Value d = kb.loadF16(w, at(kb, block, 0));
+        Value m = kb.splat(kb.loadF16(w, at(kb, block, 2)), k);
         return {kb.addF(scaled(kb.uToF32(low), d), m), kb.addF(scaled(kb.uToF32(high), d), m)};
       }
       case QuantType::Q5_0:
       case QuantType::Q5_1: {
         const bool hasMin = type_ == QuantType::Q5_1;
-        Value d = kb.loadF16(w, block);
-        Value qh = kb.splat(kb.loadU32(w, kb.add(block, hasMin ? 4 : 2), hasMin ? 4 : 2), k);
+        Value d = kb.loadF16(w, at(kb, block, 0));
+        Value qh = kb.splat(loadHighBits(kb, w, block), k);
         Value j0 = kb.toI32(kb.mul(part, k));
         auto code = [&](Value nibbles, Value firstBit) {
           Value fifth = kb.shl(kb.andI(shrDynamic(kb, qh, kb.iotaI32(firstBit, k)), 1), 4);
@@ -148,7 +153,7 @@ class NibbleBlockDecoder final : public QuantDecoder {
         Value lowCode = code(low, j0);
         Value highCode = code(high, kb.add(j0, 16));
         if (hasMin) {
-          Value m = kb.splat(kb.loadF16(w, kb.add(block, 2)), k);
+          Value m = kb.splat(kb.loadF16(w, at(kb, block, 2)), k);
           return {kb.addF(scaled(kb.uToF32(lowCode), d), m), kb.addF(scaled(kb.uToF32(highCode), d), m)};
         }
         return {scaled(kb.sToF32(kb.subI(lowCode, 16)), d), scaled(kb.sToF32(kb.subI(highCode, 16)), d)};
@@ -156,14 +161,14 @@ class NibbleBlockDecoder final : public QuantDecoder {
       case QuantType::IQ4_NL: {
         static constexpr float kGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
         Value table = tables_(kb, "llmc_iq4nl_grid", kGrid);
-        Value d = kb.splat(kb.loadF16(w, block), k);
+        Value d = kb.splat(kb.loadF16(w, at(kb, block, 0)), k);
         return {kb.mulF(d, lookup(kb, table, low)), kb.mulF(d, lookup(kb, table, high))};
       }
       case QuantType::MXFP4: {
         // ggml's E2M1 grid holds doubled values; the E8M0 scale is halved to match.
         static constexpr float kGrid[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
         Value table = tables_(kb, "llmc_mxfp4_grid", kGrid);
-        Value d = kb.splat(halfE8M0(kb, kb.loadU8(w, block)), k);
+        Value d = kb.splat(halfE8M0(kb, kb.loadU8(w, at(kb, block, 0))), k);
         return {kb.mulF(lookup(kb, table, low), d), kb.mulF(lookup(kb, table, high), d)};
       }
       default: return {};
@@ -175,7 +180,7 @@ class NibbleBlockDecoder final : public QuantDecoder {
            type_ == QuantType::Q5_1;
   }
 
-  Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, Value block, Value part,
+  Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, const BlockRef& block, Value part,
                 llvm::ArrayRef<Int8Activations> x) const override {
     const int64_t k = groupLength();
     Value quads = asQuads(kb, loadCodes(kb, w, block, part));
@@ -184,7 +189,7 @@ class NibbleBlockDecoder final : public QuantDecoder {
     Value qh;
     Value j0;
     if (fiveBit) {
-      qh = kb.loadU32(w, kb.add(block, hasMin ? 4 : 2), hasMin ? 4 : 2);
+      qh = loadHighBits(kb, w, block);
       j0 = kb.toI32(kb.mul(part, k));
     }
     llvm::SmallVector<Value> lowCodes;
@@ -205,10 +210,10 @@ class NibbleBlockDecoder final : public QuantDecoder {
     // The slice covers 2k of the block's 32 activations: its share of the block's offset or min
     // term is 2k/32 of d_x * sum(q_x); the shares of a block's slices add up to the whole term.
     const double share = static_cast<double>(2 * k) / 32.0;
-    Value d = kb.loadF16(w, block);
+    Value d = kb.loadF16(w, at(kb, block, 0));
     Value dot = kb.mulF(x[0].scale, kb.sToF32(sum));
     if (hasMin) {
-      Value m = kb.loadF16(w, kb.add(block, 2));
+      Value m = kb.loadF16(w, at(kb, block, 2));
       return kb.addF(kb.mulF(d, dot), kb.mulF(m, kb.mulF(x[0].scaledSum, kb.f32(share))));
     }
     const double offset = fiveBit ? 16.0 : 8.0;
@@ -226,10 +231,15 @@ class NibbleBlockDecoder final : public QuantDecoder {
     }
   }
 
-  Value loadCodes(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const {
+  Value loadCodes(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block, Value part) const {
     const int64_t k = groupLength();
-    Value at = kb.add(kb.add(block, codesOffset()), kb.mul(part, k));
-    return kb.loadBytes(w, at, k, commonAlign({blockAlign(), codesOffset(), k}));
+    return kb.loadBytes(w, at(kb, block, codesOffset(), kb.mul(part, k)), k, alignAt(codesOffset(), k));
+  }
+
+  // Q5_0, Q5_1: the 32 fifth bits, one 32-bit word.
+  Value loadHighBits(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block) const {
+    const int64_t offset = type_ == QuantType::Q5_1 ? 4 : 2;
+    return kb.loadU32(w, at(kb, block, offset), alignAt(offset));
   }
 
   // 2^(e - 128) as ggml decodes MXFP4's E8M0 scale (half the OCP value; e < 2 are subnormals).
@@ -254,26 +264,27 @@ class Q8_0Decoder final : public QuantDecoder {
 
   Value groupOffset(KernelIRBuilder& kb, Value part, int) const override { return kb.mul(part, groupLength()); }
 
-  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const override {
-    Value d = kb.loadF16(w, block);
+  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block,
+                                      Value part) const override {
+    Value d = kb.loadF16(w, at(kb, block, 0));
     return {kb.mulF(kb.sToF32(loadCodes(kb, w, block, part)), kb.splat(d, groupLength()))};
   }
 
   bool hasInt8Dot() const override { return true; }
 
-  Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, Value block, Value part,
+  Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, const BlockRef& block, Value part,
                 llvm::ArrayRef<Int8Activations> x) const override {
     Value quads = asQuads(kb, loadCodes(kb, w, block, part));
     llvm::SmallVector<Value> codes;
     for (int64_t i = 0; i < groupLength() / 4; ++i) codes.push_back(lane(kb, quads, i));
     Value sum = dotQuads(kb, target, codes, x[0].quads, kb.i32(0));
-    return kb.mulF(kb.mulF(kb.loadF16(w, block), x[0].scale), kb.sToF32(sum));
+    return kb.mulF(kb.mulF(kb.loadF16(w, at(kb, block, 0)), x[0].scale), kb.sToF32(sum));
   }
 
  private:
-  Value loadCodes(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const {
+  Value loadCodes(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block, Value part) const {
     const int64_t k = groupLength();
-    return kb.loadBytes(w, kb.add(kb.add(block, 2), kb.mul(part, k)), k, commonAlign({2, k}));
+    return kb.loadBytes(w, at(kb, block, 2, kb.mul(part, k)), k, alignAt(2, k));
   }
 };
 
@@ -292,16 +303,17 @@ class KQuant4Decoder final : public QuantDecoder {
     return kb.add(kb.add(kb.mul(chunk(kb, part), 64), kb.mul(kb.rem(part, partsPerChunk()), groupLength())), g * 32);
   }
 
-  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const override {
+  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block,
+                                      Value part) const override {
     const int64_t k = groupLength();
     Value c = chunk(kb, part);
     Value l0 = kb.mul(kb.rem(part, partsPerChunk()), k);
     Value bytes = loadNibbles(kb, w, block, c, l0);
-    auto [d, dmin] = loadScales(kb, w, block);
+    Header header = loadHeader(kb, w, block);
     llvm::SmallVector<Value> values;
     for (int g = 0; g < 2; ++g) {
       Value sub = kb.add(kb.mul(c, 2), g);
-      auto [scale, min] = scaleAndMin(kb, w, block, sub);
+      auto [scale, min] = scaleAndMin(kb, header, sub);
       Value code = kb.extU32(g == 0 ? kb.andI(bytes, 0x0F) : kb.shrU(bytes, 4));
       if (fiveBit_) {
         Value high = kb.extU32(loadHighBits(kb, w, block, l0));
@@ -309,23 +321,24 @@ class KQuant4Decoder final : public QuantDecoder {
         code = kb.orI(code, kb.shl(kb.andI(bit, 1), 4));
       }
       // d1 * q - m1 with d1 = d * scale and m1 = dmin * min, the reference's grouping.
-      Value d1 = kb.splat(kb.mulF(d, kb.uToF32(scale)), k);
-      Value m1 = kb.splat(kb.mulF(dmin, kb.uToF32(min)), k);
+      Value d1 = kb.splat(kb.mulF(header.d, kb.uToF32(scale)), k);
+      Value m1 = kb.splat(kb.mulF(header.dmin, kb.uToF32(min)), k);
       values.push_back(kb.subF(kb.mulF(d1, kb.uToF32(code)), m1));
     }
     return values;
   }
 
   bool hasInt8Dot() const override { return true; }
+  int64_t activationBlocksPerSlice() const override { return 2; }  // sub-blocks 2c and 2c + 1
 
-  Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, Value block, Value part,
+  Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, const BlockRef& block, Value part,
                 llvm::ArrayRef<Int8Activations> x) const override {
     const int64_t k = groupLength();
     Value c = chunk(kb, part);
     Value l0 = kb.mul(kb.rem(part, partsPerChunk()), k);
     Value quads = asQuads(kb, loadNibbles(kb, w, block, c, l0));
     Value highQuads = fiveBit_ ? asQuads(kb, loadHighBits(kb, w, block, l0)) : Value();
-    auto [d, dmin] = loadScales(kb, w, block);
+    Header header = loadHeader(kb, w, block);
     Value dotTerm = kb.f32(0);
     Value minTerm = kb.f32(0);
     for (int g = 0; g < 2; ++g) {
@@ -341,49 +354,56 @@ class KQuant4Decoder final : public QuantDecoder {
         codes.push_back(code);
       }
       Value sum = dotQuads(kb, target, codes, x[g].quads, kb.i32(0));
-      auto [scale, min] = scaleAndMin(kb, w, block, sub);
+      auto [scale, min] = scaleAndMin(kb, header, sub);
       dotTerm = kb.addF(dotTerm, kb.mulF(kb.mulF(kb.uToF32(scale), x[g].scale), kb.sToF32(sum)));
       minTerm = kb.addF(minTerm, kb.mulF(kb.uToF32(min), x[g].scaledSum));
     }
     // A sub-block is one activation block of 32, so each slice takes k/32 of its min term.
     const double share = static_cast<double>(k) / 32.0;
-    return kb.subF(kb.mulF(d, dotTerm), kb.mulF(dmin, kb.mulF(minTerm, kb.f32(share))));
+    return kb.subF(kb.mulF(header.d, dotTerm), kb.mulF(header.dmin, kb.mulF(minTerm, kb.f32(share))));
   }
 
  private:
+  // The block's first 16 bytes: d and dmin (two f16), then 12 bytes of 6-bit scales and mins.
+  struct Header {
+    Value d;
+    Value dmin;
+    Value words[3];  // the scale bytes as three little-endian words
+  };
+
   int64_t partsPerChunk() const { return 32 / groupLength(); }
   Value chunk(KernelIRBuilder& kb, Value part) const { return kb.div(part, partsPerChunk()); }
   int64_t nibblesOffset() const { return fiveBit_ ? 48 : 16; }
 
-  // d and dmin, the two f16 at the start of the (4-byte aligned) block, from one 32-bit load.
-  static std::pair<Value, Value> loadScales(KernelIRBuilder& kb, const WeightViews& w, Value block) {
-    Value word = kb.loadU32(w, block, 4);
+  // One 16-byte load where the block is 16-byte aligned (always, in rows of 144- or 176-byte
+  // blocks), rather than four word loads.
+  Header loadHeader(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block) const {
+    Value words = asQuads(kb, kb.loadBytes(w, at(kb, block, 0), 16, alignAt(0)));
     auto toF32 = [&](Value bits) -> Value {
       Value half = mlir::arith::TruncIOp::create(kb.b, kb.loc, kb.b.getI16Type(), bits);
       Value f16 = mlir::arith::BitcastOp::create(kb.b, kb.loc, kb.b.getF16Type(), half);
       return mlir::arith::ExtFOp::create(kb.b, kb.loc, kb.b.getF32Type(), f16);
     };
-    return {toF32(word), toF32(kb.shrU(word, 16))};
+    Value first = lane(kb, words, 0);
+    return {toF32(first), toF32(kb.shrU(first, 16)), {lane(kb, words, 1), lane(kb, words, 2), lane(kb, words, 3)}};
   }
 
-  Value loadNibbles(KernelIRBuilder& kb, const WeightViews& w, Value block, Value c, Value l0) const {
-    Value at = kb.add(kb.add(kb.add(block, nibblesOffset()), kb.mul(c, 32)), l0);
-    return kb.loadBytes(w, at, groupLength(), commonAlign({16, groupLength()}));
+  Value loadNibbles(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block, Value c, Value l0) const {
+    return kb.loadBytes(w, at(kb, block, nibblesOffset(), kb.add(kb.mul(c, 32), l0)), groupLength(),
+                        alignAt(nibblesOffset(), groupLength()));
   }
 
-  Value loadHighBits(KernelIRBuilder& kb, const WeightViews& w, Value block, Value l0) const {
-    return kb.loadBytes(w, kb.add(kb.add(block, 16), l0), groupLength(), commonAlign({16, groupLength()}));
+  Value loadHighBits(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block, Value l0) const {
+    return kb.loadBytes(w, at(kb, block, 16, l0), groupLength(), alignAt(16, groupLength()));
   }
 
   // Scale and min of sub-block j (0..7), 6 bits each, packed in the 12 bytes at offset 4: bytes
-  // j, j + 4 and j - 4 (or j), read as three aligned words (one load each, shared by both groups
-  // of a slice) rather than byte by byte.
-  static std::pair<Value, Value> scaleAndMin(KernelIRBuilder& kb, const WeightViews& w, Value block, Value j) {
-    Value packed = kb.add(block, 4);
+  // j, j + 4 and j - 4 (or j) of the header's three words.
+  static std::pair<Value, Value> scaleAndMin(KernelIRBuilder& kb, const Header& header, Value j) {
     Value isLow = kb.lessThan(j, kb.index(4));
-    Value w0 = kb.loadU32(w, packed, 4);
-    Value w1 = kb.loadU32(w, kb.add(packed, 4), 4);
-    Value w2 = kb.loadU32(w, kb.add(packed, 8), 4);
+    Value w0 = header.words[0];
+    Value w1 = header.words[1];
+    Value w2 = header.words[2];
     Value shift = kb.shl(kb.toI32(kb.rem(j, 4)), 3);
     auto byteOf = [&](Value word) { return kb.andI(mlir::arith::ShRUIOp::create(kb.b, kb.loc, word, shift), 0xFF); };
     Value at_j = byteOf(mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, w0, w1));
@@ -415,34 +435,40 @@ class Q6_KDecoder final : public QuantDecoder {
     return kb.add(kb.add(kb.mul(half(kb, part), 128), kb.mul(kb.rem(part, partsPerHalf()), groupLength())), 32 * g);
   }
 
-  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const override {
+  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block,
+                                      Value part) const override {
     const int64_t k = groupLength();
-    auto codes = loadCodes(kb, w, block, part);
-    Value d = kb.loadF16(w, kb.add(block, 208));
+    Codes codes = loadCodes(kb, w, block, part);
+    auto scales = loadScales(kb, w, block, part);
+    Value d = kb.loadF16(w, at(kb, block, 208));
+    auto pair = [&](Value nibbles, int shift) {
+      return kb.orI(nibbles, kb.shl(kb.andI(kb.shrU(codes.qh, shift), 3), 4));
+    };
+    const Value sixBit[4] = {pair(kb.andI(codes.ql0, 0x0F), 0), pair(kb.andI(codes.ql1, 0x0F), 2),
+                             pair(kb.shrU(codes.ql0, 4), 4), pair(kb.shrU(codes.ql1, 4), 6)};
     llvm::SmallVector<Value> values;
     for (int g = 0; g < 4; ++g) {
-      Value code = kb.subI(kb.extU32(codes[g]), 32);
+      Value code = kb.subI(kb.extU32(sixBit[g]), 32);
       // (d * scale) * code, the reference's grouping.
-      Value dScale = kb.splat(kb.mulF(d, kb.sToF32(scale(kb, w, block, part, g))), k);
+      Value dScale = kb.splat(kb.mulF(d, kb.sToF32(scales[g])), k);
       values.push_back(kb.mulF(dScale, kb.sToF32(code)));
     }
     return values;
   }
 
   bool hasInt8Dot() const override { return true; }
+  int64_t activationBlocksPerSlice() const override { return 4; }  // blocks 4h .. 4h + 3
 
-  Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, Value block, Value part,
+  Value dotInt8(KernelIRBuilder& kb, const TargetInfo& target, const WeightViews& w, const BlockRef& block, Value part,
                 llvm::ArrayRef<Int8Activations> x) const override {
     // Codes assembled four at a time in 32-bit words: byte-vector arithmetic would be split into
     // byte moves on GPUs.
     const int64_t k = groupLength();
-    Value h = half(kb, part);
-    Value l0 = kb.mul(kb.rem(part, partsPerHalf()), k);
-    const int64_t align = commonAlign({2, k});
-    Value low = kb.add(kb.add(block, kb.mul(h, 64)), l0);
-    Value ql0 = asQuads(kb, kb.loadBytes(w, low, k, align));
-    Value ql1 = asQuads(kb, kb.loadBytes(w, kb.add(low, 32), k, align));
-    Value qh = asQuads(kb, kb.loadBytes(w, kb.add(kb.add(kb.add(block, 128), kb.mul(h, 32)), l0), k, align));
+    Codes bytes = loadCodes(kb, w, block, part);
+    Value ql0 = asQuads(kb, bytes.ql0);
+    Value ql1 = asQuads(kb, bytes.ql1);
+    Value qh = asQuads(kb, bytes.qh);
+    auto scales = loadScales(kb, w, block, part);
     Value total = kb.f32(0);
     // The weights are code - 32 with codes 0..63, which are also valid signed bytes: the dot
     // takes the codes as they are, plus -32 x the sum of the activations, one more dot per word
@@ -458,37 +484,47 @@ class Q6_KDecoder final : public QuantDecoder {
       }
       Value bias = dotQuads(kb, target, minus32, x[g].quads, kb.i32(0));
       Value sum = kb.add(dotQuads(kb, target, codes, x[g].quads, kb.i32(0)), bias);
-      Value term = kb.mulF(kb.mulF(kb.sToF32(scale(kb, w, block, part, g)), x[g].scale), kb.sToF32(sum));
+      Value term = kb.mulF(kb.mulF(kb.sToF32(scales[g]), x[g].scale), kb.sToF32(sum));
       total = kb.addF(total, term);
     }
-    return kb.mulF(kb.loadF16(w, kb.add(block, 208)), total);
+    return kb.mulF(kb.loadF16(w, at(kb, block, 208)), total);
   }
 
  private:
+  struct Codes {
+    Value ql0;  // vector<k x i8>: low nibbles of groups 0 and 2
+    Value ql1;  // groups 1 and 3
+    Value qh;   // bit pairs of the four groups
+  };
+
   int64_t partsPerHalf() const { return 32 / groupLength(); }
   Value half(KernelIRBuilder& kb, Value part) const { return kb.div(part, partsPerHalf()); }
 
-  // The 6-bit codes (0..63) of the four groups, as vector<k x i8>.
-  llvm::SmallVector<Value> loadCodes(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const {
+  Codes loadCodes(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block, Value part) const {
     const int64_t k = groupLength();
     Value h = half(kb, part);
     Value l0 = kb.mul(kb.rem(part, partsPerHalf()), k);
-    const int64_t align = commonAlign({2, k});
-    Value low = kb.add(kb.add(block, kb.mul(h, 64)), l0);
-    Value ql0 = kb.loadBytes(w, low, k, align);
-    Value ql1 = kb.loadBytes(w, kb.add(low, 32), k, align);
-    Value qh = kb.loadBytes(w, kb.add(kb.add(kb.add(block, 128), kb.mul(h, 32)), l0), k, align);
-    auto pair = [&](Value nibbles, int shift) { return kb.orI(nibbles, kb.shl(kb.andI(kb.shrU(qh, shift), 3), 4)); };
-    return {pair(kb.andI(ql0, 0x0F), 0), pair(kb.andI(ql1, 0x0F), 2), pair(kb.shrU(ql0, 4), 4),
-            pair(kb.shrU(ql1, 4), 6)};
+    Value low = kb.add(kb.mul(h, 64), l0);
+    return {kb.loadBytes(w, at(kb, block, 0, low), k, alignAt(0, k)),
+            kb.loadBytes(w, at(kb, block, 0, kb.add(low, 32)), k, alignAt(0, k)),
+            kb.loadBytes(w, at(kb, block, 128, kb.add(kb.mul(h, 32), l0)), k, alignAt(128, k))};
   }
 
-  // The int8 scale (as i32) of group g of the slice; k <= 16 keeps a slice inside one scale.
-  Value scale(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part, int g) const {
+  // The int8 scales (as i32) of the slice's four groups: scales[8h + l0 / 16 + 2g] (k <= 16 keeps
+  // a slice inside one scale), all within the half's 8 bytes, read as two words.
+  std::array<Value, 4> loadScales(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block, Value part) const {
     Value h = half(kb, part);
     Value l0 = kb.mul(kb.rem(part, partsPerHalf()), groupLength());
-    Value index = kb.add(kb.add(kb.mul(h, 8), kb.div(l0, 16)), 2 * g);
-    return kb.loadI8(w, kb.add(kb.add(block, 192), index));
+    Value words = asQuads(kb, kb.loadBytes(w, at(kb, block, 192, kb.mul(h, 8)), 8, alignAt(192, 8)));
+    // Byte l0 / 16 + 2 (g % 2) of word g / 2, sign-extended: shifted to the top, then back.
+    Value up = mlir::arith::SubIOp::create(kb.b, kb.loc, kb.i32(24), kb.shl(kb.toI32(kb.div(l0, 16)), 3));
+    std::array<Value, 4> scales;
+    for (int g = 0; g < 4; ++g) {
+      Value word = lane(kb, words, g / 2);
+      Value top = mlir::arith::ShLIOp::create(kb.b, kb.loc, word, g % 2 == 0 ? up : kb.subI(up, 16));
+      scales[g] = mlir::arith::ShRSIOp::create(kb.b, kb.loc, top, kb.i32(24));
+    }
+    return scales;
   }
 };
 
@@ -506,14 +542,15 @@ class KQuant2Decoder final : public QuantDecoder {
     return kb.add(kb.add(kb.mul(half(kb, part), 128), kb.mul(kb.rem(part, partsPerHalf()), groupLength())), 32 * g);
   }
 
-  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const override {
+  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block,
+                                      Value part) const override {
     const int64_t k = groupLength();
     Value h = half(kb, part);
     Value j0 = kb.mul(kb.rem(part, partsPerHalf()), k);
-    const int64_t align = commonAlign({blockAlign(), k});
-    Value qs = kb.loadBytes(w, kb.add(kb.add(block, threeBit_ ? 32 : 16), kb.add(kb.mul(h, 32), j0)), k, align);
-    Value d = kb.loadF16(w, kb.add(block, threeBit_ ? 108 : 80));
-    Value hmask = threeBit_ ? kb.loadBytes(w, kb.add(block, j0), k, align) : Value();
+    const int64_t qsOffset = threeBit_ ? 32 : 16;
+    Value qs = kb.loadBytes(w, at(kb, block, qsOffset, kb.add(kb.mul(h, 32), j0)), k, alignAt(qsOffset, k));
+    Value d = kb.loadF16(w, at(kb, block, threeBit_ ? 108 : 80));
+    Value hmask = threeBit_ ? kb.loadBytes(w, at(kb, block, 0, j0), k, alignAt(0, k)) : Value();
     llvm::SmallVector<Value> values;
     for (int s = 0; s < 4; ++s) {
       Value sub = kb.add(kb.add(kb.mul(h, 8), kb.div(j0, 16)), 2 * s);
@@ -526,8 +563,8 @@ class KQuant2Decoder final : public QuantDecoder {
         Value dl = kb.splat(kb.mulF(d, kb.sToF32(q3kScale(kb, w, block, sub))), k);
         values.push_back(kb.mulF(dl, kb.sToF32(code)));
       } else {
-        Value packed = kb.loadU8(w, kb.add(block, sub));
-        Value dmin = kb.loadF16(w, kb.add(block, 82));
+        Value packed = kb.loadU8(w, at(kb, block, 0, sub));
+        Value dmin = kb.loadF16(w, at(kb, block, 82));
         Value dl = kb.splat(kb.mulF(d, kb.uToF32(kb.andI(packed, 0x0F))), k);
         Value ml = kb.splat(kb.mulF(dmin, kb.uToF32(kb.shrU(packed, 4))), k);
         values.push_back(kb.subF(kb.mulF(dl, kb.uToF32(low)), ml));
@@ -542,12 +579,11 @@ class KQuant2Decoder final : public QuantDecoder {
 
   // Signed 6-bit scale i (0..15): low nibble from byte i (i < 8) or the high nibble of byte i - 8,
   // top two bits from bits 2 * (i / 4) of byte 8 + i % 4; stored biased by 32.
-  static Value q3kScale(KernelIRBuilder& kb, const WeightViews& w, Value block, Value i) {
-    Value packed = kb.add(block, 96);
+  Value q3kScale(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block, Value i) const {
     Value isLow = kb.lessThan(i, kb.index(8));
-    Value lowByte = kb.loadU8(w, kb.add(packed, kb.rem(i, 8)));
+    Value lowByte = kb.loadU8(w, at(kb, block, 96, kb.rem(i, 8)));
     Value low = mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, kb.andI(lowByte, 0x0F), kb.shrU(lowByte, 4));
-    Value highByte = kb.loadU8(w, kb.add(kb.add(packed, 8), kb.rem(i, 4)));
+    Value highByte = kb.loadU8(w, at(kb, block, 104, kb.rem(i, 4)));
     Value high = kb.andI(shrDynamic(kb, highByte, kb.toI32(kb.mul(kb.div(i, 4), 2))), 3);
     return kb.subI(kb.orI(low, kb.shl(high, 4)), 32);
   }
@@ -570,18 +606,19 @@ class Iq4XsDecoder final : public QuantDecoder {
                   g * 16);
   }
 
-  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, Value block, Value part) const override {
+  llvm::SmallVector<Value> dequantize(KernelIRBuilder& kb, const WeightViews& w, const BlockRef& block,
+                                      Value part) const override {
     static constexpr float kGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
     const int64_t k = groupLength();
     Value ib = kb.div(part, partsPerSub());
     Value j0 = kb.mul(kb.rem(part, partsPerSub()), k);
-    Value bytes = kb.loadBytes(w, kb.add(kb.add(block, 8), kb.add(kb.mul(ib, 16), j0)), k, commonAlign({8, k}));
-    Value lowScale = kb.andI(shrDynamic(kb, kb.loadU8(w, kb.add(kb.add(block, 4), kb.div(ib, 2))),
+    Value bytes = kb.loadBytes(w, at(kb, block, 8, kb.add(kb.mul(ib, 16), j0)), k, alignAt(8, k));
+    Value lowScale = kb.andI(shrDynamic(kb, kb.loadU8(w, at(kb, block, 4, kb.div(ib, 2))),
                                         kb.toI32(kb.mul(kb.rem(ib, 2), 4))),
                              0x0F);
-    Value highScale = kb.andI(shrDynamic(kb, kb.loadU16(w, kb.add(block, 2)), kb.toI32(kb.mul(ib, 2))), 3);
+    Value highScale = kb.andI(shrDynamic(kb, kb.loadU16(w, at(kb, block, 2)), kb.toI32(kb.mul(ib, 2))), 3);
     Value scale = kb.subI(kb.orI(lowScale, kb.shl(highScale, 4)), 32);
-    Value dl = kb.splat(kb.mulF(kb.loadF16(w, block), kb.sToF32(scale)), k);
+    Value dl = kb.splat(kb.mulF(kb.loadF16(w, at(kb, block, 0)), kb.sToF32(scale)), k);
     Value table = tables_(kb, "llmc_iq4nl_grid", kGrid);
     return {kb.mulF(dl, lookup(kb, table, kb.andI(bytes, 0x0F))), kb.mulF(dl, lookup(kb, table, kb.shrU(bytes, 4)))};
   }
@@ -593,9 +630,49 @@ class Iq4XsDecoder final : public QuantDecoder {
 
 }  // namespace
 
-int64_t QuantDecoder::blockAlign() const { return commonAlign({blockBytes_}); }
+void QuantDecoder::setLayout(QuantType type, mlir::llmc::WeightLayout layout, int64_t cols) {
+  layout_ = effectiveLayout(type, layout);
+  blocksPerRow_ = cols / blockValues_;
+  rowBytes_ = blocksPerRow_ * blockBytes_;
+  fields_.clear();
+  if (layout_ == mlir::llmc::WeightLayout::RowPlanar)
+    for (const llmc::BlockField& field : llmc::row_planar_fields(static_cast<llmc::GgmlType>(type)))
+      fields_.push_back({field.offset, field.bytes});
+}
 
-Value QuantDecoder::dotInt8(KernelIRBuilder&, const TargetInfo&, const WeightViews&, Value, Value,
+const QuantDecoder::Field& QuantDecoder::fieldOf(int64_t offset) const {
+  for (const Field& field : fields_)
+    if (offset < field.offset + field.bytes) return field;
+  llvm::report_fatal_error("QuantDecoder: block offset past the last field");
+}
+
+Value QuantDecoder::at(KernelIRBuilder& kb, const BlockRef& block, int64_t offset, Value within) const {
+  Value address;
+  if (fields_.empty()) {
+    address = kb.add(kb.add(block.rowStart, kb.mul(block.index, blockBytes_)), offset);
+  } else {
+    const Field& field = fieldOf(offset);
+    address = kb.add(kb.add(block.rowStart, kb.mul(block.index, field.bytes)),
+                     blocksPerRow_ * field.offset + (offset - field.offset));
+  }
+  return within ? kb.add(address, within) : address;
+}
+
+int64_t QuantDecoder::alignAt(int64_t offset, int64_t withinAlign) const {
+  // Rows start at multiples of the row's bytes (with 0 meaning rows of unknown length).
+  if (fields_.empty()) return commonAlign({rowBytes_, blockBytes_, offset, withinAlign});
+  const Field& field = fieldOf(offset);
+  return commonAlign({rowBytes_, blocksPerRow_ * field.offset, field.bytes, offset - field.offset, withinAlign});
+}
+
+mlir::llmc::WeightLayout effectiveLayout(QuantType type, mlir::llmc::WeightLayout requested) {
+  if (requested == mlir::llmc::WeightLayout::RowPlanar &&
+      !llmc::row_planar_fields(static_cast<llmc::GgmlType>(type)).empty())
+    return requested;
+  return mlir::llmc::WeightLayout::Blocks;
+}
+
+Value QuantDecoder::dotInt8(KernelIRBuilder&, const TargetInfo&, const WeightViews&, const BlockRef&, Value,
                             llvm::ArrayRef<Int8Activations>) const {
   return {};
 }
@@ -622,7 +699,9 @@ bool hasQMatVecKernel(QuantType type) {
   return false;
 }
 
-std::unique_ptr<QuantDecoder> makeQuantDecoder(QuantType type, int64_t laneBytes, int64_t cols, TableProvider tables) {
+namespace {
+
+std::unique_ptr<QuantDecoder> makeBlocksDecoder(QuantType type, int64_t laneBytes, int64_t cols, TableProvider tables) {
   switch (type) {
     case QuantType::F32:
     case QuantType::F16:
@@ -647,6 +726,15 @@ std::unique_ptr<QuantDecoder> makeQuantDecoder(QuantType type, int64_t laneBytes
     case QuantType::IQ4_XS: return std::make_unique<Iq4XsDecoder>(groupLengthFor(laneBytes, 16), tables);
   }
   return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<QuantDecoder> makeQuantDecoder(QuantType type, int64_t laneBytes, int64_t cols, TableProvider tables,
+                                               mlir::llmc::WeightLayout layout) {
+  std::unique_ptr<QuantDecoder> decoder = makeBlocksDecoder(type, laneBytes, cols, std::move(tables));
+  if (decoder) decoder->setLayout(type, layout, cols);
+  return decoder;
 }
 
 }  // namespace llmc::compiler

@@ -67,6 +67,12 @@ std::string captureDiagnostics(mlir::MLIRContext& context, const std::function<b
   return messages;
 }
 
+// The op's layout attribute: absent for the file's blocks, so that such ops print as before.
+mlir::llmc::WeightLayoutAttr layoutAttr(mlir::MLIRContext& context, mlir::llmc::WeightLayout layout) {
+  if (layout == mlir::llmc::WeightLayout::Blocks) return {};
+  return mlir::llmc::WeightLayoutAttr::get(&context, layout);
+}
+
 // The host function whose llmc.qmatvec the lowering turns into the plan's kernel(s).
 mlir::OwningOpRef<mlir::ModuleOp> buildQMatVecModule(mlir::MLIRContext& context, const QMatVecPlan& plan) {
   mlir::OpBuilder b(&context);
@@ -82,7 +88,7 @@ mlir::OwningOpRef<mlir::ModuleOp> buildQMatVecModule(mlir::MLIRContext& context,
                                             plan.tuning.vectorWidth, plan.tuning.unroll);
   mlir::llmc::QMatVecOp::create(b, loc, func.getArgument(0), func.getArgument(1), func.getArgument(2),
                                 mlir::llmc::QuantTypeAttr::get(&context, plan.quant), b.getI64IntegerAttr(plan.rows),
-                                b.getI64IntegerAttr(plan.cols), tuning);
+                                b.getI64IntegerAttr(plan.cols), tuning, layoutAttr(context, plan.layout));
   mlir::func::ReturnOp::create(b, loc);
   return module;
 }
@@ -103,7 +109,7 @@ mlir::OwningOpRef<mlir::ModuleOp> buildQMatMulModule(mlir::MLIRContext& context,
                                             plan.tuning.vectorWidth, plan.tuning.unroll);
   mlir::llmc::QMatMulOp::create(b, loc, func.getArgument(0), func.getArgument(1), func.getArgument(2),
                                 mlir::llmc::QuantTypeAttr::get(&context, plan.quant), b.getI64IntegerAttr(plan.rows),
-                                b.getI64IntegerAttr(plan.cols), tuning);
+                                b.getI64IntegerAttr(plan.cols), tuning, layoutAttr(context, plan.layout));
   mlir::func::ReturnOp::create(b, loc);
   return module;
 }
@@ -149,7 +155,8 @@ mlir::OwningOpRef<mlir::ModuleOp> buildOpModule(mlir::MLIRContext& context, cons
       break;
     case OpKind::Embed:
       mlir::llmc::EmbedOp::create(b, loc, arg(0), arg(1), arg(2), mlir::llmc::QuantTypeAttr::get(&context, spec.quant),
-                                  b.getI64IntegerAttr(spec.tableRows), b.getI64IntegerAttr(spec.width));
+                                  b.getI64IntegerAttr(spec.tableRows), b.getI64IntegerAttr(spec.width),
+                                  layoutAttr(context, spec.layout));
       break;
     case OpKind::Attention:
       mlir::llmc::AttentionOp::create(b, loc, arg(0), arg(1), arg(2), arg(3), arg(4),

@@ -233,8 +233,9 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
   }
   std::vector<KernelRequest> kernels;
   auto add = [&](GgmlType type, const SuiteShape& shape, bool allow_int8, std::optional<compiler::TuningValues> tuning,
-                 const char* source) {
+                 const char* source, const char* layout = "") {
     KernelRequest request;
+    request.layout = layout;
     request.type = static_cast<uint32_t>(type);
     request.rows = shape.rows;
     request.cols = shape.cols;
@@ -257,11 +258,18 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
         add(type, shape, true, kRowGroups, "check suite: row groups of several warps");
       }
     }
+    // Both weight layouts on every chip (one of them is the chip's default, built once).
+    for (const SuiteShape& shape : {kCheckShapes[0], kCheckShapes[2]})
+      for (const char* layout : {"blocks", "row_planar"}) {
+        add(type, shape, true, std::nullopt, "check suite: both layouts", layout);
+        add(type, shape, false, std::nullopt, "check suite: both layouts, f32 method", layout);
+      }
   }
   auto add_matmul = [&](GgmlType type, const SuiteShape& shape, std::optional<compiler::TuningValues> tuning,
-                        const char* source) {
+                        const char* source, const char* layout = "") {
     KernelRequest request;
     request.op = "qmatmul";
+    request.layout = layout;
     request.type = static_cast<uint32_t>(type);
     request.rows = shape.rows;
     request.cols = shape.cols;
@@ -272,6 +280,8 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
   for (GgmlType type : types)
     for (const SuiteShape& shape : kMatMulCheckShapes) {
       add_matmul(type, shape, std::nullopt, "chip default");
+      for (const char* layout : {"blocks", "row_planar"})
+        add_matmul(type, shape, std::nullopt, "check suite: both layouts", layout);
       if (!gpu) continue;
       add_matmul(type, shape, kMatMulSmallTiles, "check suite: small tiles");
       add_matmul(type, shape, kMatMulOddTiles, "check suite: 48-row tiles, 3 x 8 blocks");
@@ -287,6 +297,10 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
           add(type, shape, true, std::nullopt, "chip default");
           if (!gpu) continue;
           if (perf_tunings.empty()) add(type, shape, true, kPerfTuning, "benchmark tuning");
+          // The file's layout, for the comparison in the same run.
+          add(type, shape, true, std::nullopt, "chip default, file layout", "blocks");
+          add(type, shape, true, perf_tunings.empty() ? kPerfTuning : perf_tunings.front(), "benchmark tuning, file layout",
+              "blocks");
           for (const compiler::TuningValues& t : perf_tunings) add(type, shape, true, t, "--tuning");
           // The f32 method too: on fast chips the dequantizing path can outrun the int8 one.
           add(type, shape, false, perf_tunings.empty() ? kPerfTuning : perf_tunings.front(), "benchmark tuning, f32 method");

@@ -35,10 +35,10 @@ class RequestList {
  public:
   void add(KernelRequest request, const std::string& tensor = "") {
     const std::string key =
-        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", request.op, request.type, request.rows,
+        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", request.op, request.type, request.rows,
                     request.cols, request.tokens, request.width, request.broadcast, request.eps, request.scale,
                     request.rope_mode, request.heads, request.head_dim, request.rope_dims, request.freq_base,
-                    request.cache_type, request.n_ctx, request.kv_heads, request.causal);
+                    request.cache_type, request.n_ctx, request.kv_heads, request.causal, request.layout);
     auto [it, inserted] = index_.emplace(key, requests_.size());
     if (inserted) requests_.push_back(std::move(request));
     if (!tensor.empty()) requests_[it->second].tensors.push_back(tensor);
@@ -138,8 +138,9 @@ std::vector<KernelRequest> model_op_kernels(const GgufFile& file, int64_t tokens
 
 std::vector<KernelRequest> suite_op_kernels(const std::vector<GgmlType>& quants) {
   RequestList list;
-  auto embed = [&](GgmlType type, int64_t rows, int64_t cols, int64_t tokens) {
+  auto embed = [&](GgmlType type, int64_t rows, int64_t cols, int64_t tokens, const char* layout = "") {
     KernelRequest r = op_request("embed", tokens, 0);
+    r.layout = layout;
     r.type = static_cast<uint32_t>(type);
     r.rows = rows;
     r.cols = cols;
@@ -152,6 +153,7 @@ std::vector<KernelRequest> suite_op_kernels(const std::vector<GgmlType>& quants)
     const auto type = static_cast<GgmlType>(id);
     if (!quants.empty() && std::find(quants.begin(), quants.end(), type) == quants.end()) continue;
     embed(type, 300, 512, 3);
+    for (const char* layout : {"blocks", "row_planar"}) embed(type, 300, 512, 3, layout);  // both, on every chip
     if (std::find(std::begin(common), std::end(common), type) != std::end(common)) embed(type, 1000, 1024, 1);
   }
   if (!quants.empty()) return list.take();

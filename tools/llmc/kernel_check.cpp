@@ -76,6 +76,7 @@ struct Kernel {
   int64_t batch = 1;
   std::string method;
   int64_t weight_bytes = 0;
+  WeightLayout layout = WeightLayout::Blocks;
   int64_t scratch_bytes = 0;
   std::vector<Launch> launches;
 };
@@ -135,7 +136,10 @@ std::vector<Chip> read_manifest(const fs::path& bundle) {
       kernel.method = field<std::string>(k, "method", at);
       for (const json& p : field<json>(k, "params", at)) {
         const std::string role = field<std::string>(p, "role", at);
-        if (role == "weights") kernel.weight_bytes = field<int64_t>(p, "bytes", at);
+        if (role == "weights") {
+          kernel.weight_bytes = field<int64_t>(p, "bytes", at);
+          kernel.layout = opcheck::weights_layout(p, at);
+        }
         if (role == "scratch") kernel.scratch_bytes = field<int64_t>(p, "bytes", at);
       }
       const auto row_bytes = ggml_row_bytes(kernel.type, static_cast<uint64_t>(kernel.cols));
@@ -169,6 +173,8 @@ struct CheckData {
   std::vector<float> reference;
 };
 
+void compute_reference(const Kernel& kernel, CheckData& data);
+
 CheckData make_data(const Kernel& kernel, uint64_t seed, bool with_reference) {
   CheckData data;
   data.weights.resize(static_cast<size_t>(kernel.weight_bytes));
@@ -177,7 +183,13 @@ CheckData make_data(const Kernel& kernel, uint64_t seed, bool with_reference) {
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   data.x.resize(static_cast<size_t>(kernel.batch * kernel.cols));
   for (float& v : data.x) v = uniform(rng);
-  if (!with_reference) return data;
+  if (with_reference) compute_reference(kernel, data);
+  // The reference reads the file's layout; the kernel gets the weights in its own.
+  data.weights = opcheck::in_layout(kernel.type, kernel.rows, kernel.cols, std::move(data.weights), kernel.layout);
+  return data;
+}
+
+void compute_reference(const Kernel& kernel, CheckData& data) {
   const size_t row_bytes = *ggml_row_bytes(kernel.type, static_cast<uint64_t>(kernel.cols));
   data.reference.resize(static_cast<size_t>(kernel.batch * kernel.rows));
   const unsigned threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
@@ -191,7 +203,6 @@ CheckData make_data(const Kernel& kernel, uint64_t seed, bool with_reference) {
                       data.x.data() + b * kernel.cols, kernel.cols);
     });
   for (std::thread& thread : pool) thread.join();
-  return data;
 }
 
 struct Comparison {

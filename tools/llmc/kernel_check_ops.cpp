@@ -36,6 +36,24 @@ uint64_t name_hash(const std::string& name) {
   return hash;
 }
 
+WeightLayout weights_layout(const nlohmann::json& param, const std::string& at) {
+  if (!param.contains("layout")) return WeightLayout::Blocks;
+  const auto& value = param.at("layout");
+  const auto layout = value.is_string() ? weight_layout_from_name(value.get<std::string>()) : std::nullopt;
+  if (!layout)
+    throw std::runtime_error(fmt::format("{}: weights layout {} (expected \"blocks\" or \"row_planar\")", at, value.dump()));
+  return *layout;
+}
+
+std::vector<uint8_t> in_layout(GgmlType type, int64_t rows, int64_t cols, std::vector<uint8_t> blocks,
+                               WeightLayout layout) {
+  if (layout == WeightLayout::Blocks) return blocks;
+  std::vector<uint8_t> out(blocks.size());
+  convert_weight_layout(type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), blocks, WeightLayout::Blocks,
+                        out, layout);
+  return out;
+}
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -88,6 +106,7 @@ struct OpKernel {
   GgmlType quant = GgmlType::F32;  // embed
   int64_t rows = 0;
   int64_t cols = 0;
+  WeightLayout layout = WeightLayout::Blocks;  // embed: the table's
   std::vector<Param> params;
   std::string function;
   unsigned grid = 1;
@@ -223,6 +242,7 @@ OpKernel parse(const json& j) {
     param.dtype = field<std::string>(p, "dtype", at);
     if (param.role != "scalar") param.shape = field<std::vector<int64_t>>(p, "shape", at);
     param.partial = p.value("partial", false);
+    if (k.op == "embed" && param.role == "weights") k.layout = weights_layout(p, at);
     k.params.push_back(param);
   }
   if (k.params != expected_params(k, at))
@@ -350,7 +370,9 @@ Data make_data(const OpKernel& k, uint64_t seed) {
     }
   } else if (k.op == "embed") {
     auto& table = d.buffers[k.param_index("table")];
-    fill_random_blocks(k.quant, table, mix(seed ^ 0x5eedu) ^ name_hash(k.name));
+    std::vector<uint8_t> blocks(table.size());
+    fill_random_blocks(k.quant, blocks, mix(seed ^ 0x5eedu) ^ name_hash(k.name));
+    table = in_layout(k.quant, k.rows, k.cols, std::move(blocks), k.layout);
     int32_t* ids = d.as<int32_t>(k, "ids");
     for (int64_t t = 0; t < T; ++t) ids[t] = static_cast<int32_t>(integer(0, k.rows - 1));
   }
@@ -548,8 +570,12 @@ Result evaluate(const OpKernel& k, Data& d) {
     const int32_t* ids = d.as<int32_t>(k, "ids");
     const size_t row_bytes = *ggml_row_bytes(k.quant, static_cast<uint64_t>(k.cols));
     std::vector<float> row(static_cast<size_t>(k.cols));
+    std::vector<uint8_t> blocks(row_bytes);  // the row back in the file's layout
     for (int64_t t = 0; t < T; ++t) {
-      dequantize_row(k.quant, table + static_cast<size_t>(ids[t]) * row_bytes, row.data(), k.cols);
+      convert_weight_layout(k.quant, 1, static_cast<uint64_t>(k.cols),
+                            std::span<const uint8_t>(table + static_cast<size_t>(ids[t]) * row_bytes, row_bytes),
+                            k.layout, blocks, WeightLayout::Blocks);
+      dequantize_row(k.quant, blocks.data(), row.data(), k.cols);
       reference.insert(reference.end(), row.begin(), row.end());
     }
   }
@@ -588,6 +614,7 @@ struct MatMulKernel {
   int64_t cols = 0;
   int64_t max_tokens = 0;
   int64_t weight_bytes = 0;
+  WeightLayout layout = WeightLayout::Blocks;
   std::string function;
   unsigned grid_x = 1;  // GPU: row tiles; along y, ceil(T / tokens_per_workgroup)
   unsigned block = 1;
@@ -628,12 +655,17 @@ MatMulKernel parse_matmul(const json& j) {
   if (!row_bytes) throw std::runtime_error(at + ": cols is not a whole number of blocks");
   k.weight_bytes = k.rows * static_cast<int64_t>(*row_bytes);
   // The parameters a qmatmul has, exactly: buffers sized by the `tokens` argument.
+  const json params = field<json>(j, "params", at);
+  if (!params.is_array() || params.empty()) throw std::runtime_error(at + ": params must be a non-empty array");
+  k.layout = weights_layout(params[0], at);
+  json weights = {{"name", "w"}, {"role", "weights"}, {"dtype", "i8"}, {"bytes", k.weight_bytes}, {"align", 16}};
+  if (params[0].contains("layout")) weights["layout"] = std::string(weight_layout_name(k.layout));
   const json expected = {
-      {{"name", "w"}, {"role", "weights"}, {"dtype", "i8"}, {"bytes", k.weight_bytes}, {"align", 16}},
+      weights,
       {{"name", "x"}, {"role", "input"}, {"dtype", "f32"}, {"shape", {"tokens", k.cols}}},
       {{"name", "y"}, {"role", "output"}, {"dtype", "f32"}, {"shape", {"tokens", k.rows}}},
       {{"name", "tokens"}, {"role", "scalar"}, {"dtype", "i64"}}};
-  if (field<json>(j, "params", at) != expected)
+  if (params != expected)
     throw std::runtime_error(fmt::format("{}: params do not match a qmatmul of {} x {} {}", at, k.rows, k.cols, quant));
   const json launches = field<json>(j, "launches", at);
   if (!launches.is_array() || launches.size() != 1) throw std::runtime_error(at + ": expected one launch");
@@ -684,6 +716,7 @@ MatMulData make_matmul_data(const MatMulKernel& k, int64_t tokens, uint64_t seed
               vec_dot(k.quant, d.weights.data() + static_cast<size_t>(r) * row_bytes, d.x.data() + n * k.cols, k.cols);
     });
   for (std::thread& thread : pool) thread.join();
+  d.weights = in_layout(k.quant, k.rows, k.cols, std::move(d.weights), k.layout);
   return d;
 }
 

@@ -14,12 +14,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llmc/ggml_types.h"
+#include "llmc/weight_layout.h"
+
 namespace llmc::cli::opcheck {
 
 // A 64-bit mixer (splitmix64's finalizer) and FNV-1a of a kernel name: each kernel's inputs come
 // from mix(seed ^ name_hash(name)), so one seed repeats a whole run.
 uint64_t mix(uint64_t value);
 uint64_t name_hash(const std::string& name);
+
+// The layout a manifest's weights parameter names ("layout"; absent means the file's blocks).
+WeightLayout weights_layout(const nlohmann::json& param, const std::string& at);
+
+// `blocks` (rows x cols of `type` in the file's layout) in `layout`: what a device is given.
+std::vector<uint8_t> in_layout(GgmlType type, int64_t rows, int64_t cols, std::vector<uint8_t> blocks,
+                               WeightLayout layout);
 
 struct Counts {
   int passed = 0;

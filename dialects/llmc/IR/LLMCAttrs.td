@@ -59,6 +59,32 @@ def LLMC_QuantTypeAttr : LLMC_EnumAttr<LLMC_QuantTypeEnum, "quant"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Weight layout
+//===----------------------------------------------------------------------===//
+
+// Case values match llmc::WeightLayout (runtime/include/llmc/weight_layout.h).
+def LLMC_WeightLayoutEnum : I32EnumAttr<"WeightLayout", "layout of a weight matrix in memory", [
+    I32EnumAttrCase<"Blocks", 0, "blocks">,
+    I32EnumAttrCase<"RowPlanar", 1, "row_planar">
+  ]> {
+  let cppNamespace = "::mlir::llmc";
+  let genSpecializedAttr = 0;
+}
+
+def LLMC_WeightLayoutAttr : LLMC_EnumAttr<LLMC_WeightLayoutEnum, "layout"> {
+  let summary = "how a weight matrix's blocks are laid out in memory";
+  let description = [{
+    `blocks` (the default): each row is its ggml blocks one after the other, as in the GGUF
+    file. `row_planar`: each row keeps its bytes and its place, but holds its blocks field by
+    field (for Q6_K: every block's low nibbles, then every block's high bits, scales, d), so
+    that codes are 16-byte aligned; types whose blocks are already aligned (float rows, Q4_K,
+    Q5_K) are the same in both. The field table is `llmc::row_planar_fields`.
+
+    Example: `#llmc.layout<row_planar>`.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // KV cache element type
 //===----------------------------------------------------------------------===//
 

@@ -31,11 +31,12 @@ class LLMC_QuantizedMatrixOp<string mnemonic> : LLMC_Op<mnemonic> {
     LLMC_QuantTypeAttr:$quant,
     LLMC_PositiveI64:$rows,
     LLMC_PositiveI64:$cols,
-    OptionalAttr<LLMC_TuningAttr>:$tuning
+    OptionalAttr<LLMC_TuningAttr>:$tuning,
+    OptionalAttr<LLMC_WeightLayoutAttr>:$layout
   );
   let assemblyFormat = [{
     $w `,` $x `->` $y `quant` `` $quant `rows` `=` $rows `cols` `=` $cols
-    (`tuning` `` $tuning^)? attr-dict `:` type($w) `,` type($x) `,` type($y)
+    (`tuning` `` $tuning^)? (`layout` `` $layout^)? attr-dict `:` type($w) `,` type($x) `,` type($y)
   }];
   let hasVerifier = 1;
 }
@@ -48,7 +49,8 @@ def LLMC_QMatVecOp : LLMC_QuantizedMatrixOp<"qmatvec"> {
     `cols / block_size` ggml blocks of type `quant`, so `W` holds
     `rows * cols / block_size * bytes_per_block` bytes. `x` is `[batch, cols]` and `y` is
     `[batch, rows]`, both f32. The batch must be static: the kernel keeps one accumulator
-    per vector. `tuning` carries the chip's launch shape, chosen by the planner.
+    per vector. `tuning` carries the chip's launch shape, chosen by the planner. `layout`
+    says how the rows hold their blocks (`#llmc.layout`; absent means the file's `blocks`).
 
     Example:
 
@@ -246,11 +248,12 @@ def LLMC_EmbedOp : LLMC_Op<"embed"> {
     Arg<LLMC_Rows, "embedding of each token", [MemWrite]>:$out,
     LLMC_QuantTypeAttr:$quant,
     LLMC_PositiveI64:$rows,
-    LLMC_PositiveI64:$cols
+    LLMC_PositiveI64:$cols,
+    OptionalAttr<LLMC_WeightLayoutAttr>:$layout
   );
   let assemblyFormat = [{
     $table `[` $ids `]` `->` $out `quant` `` $quant `rows` `=` $rows `cols` `=` $cols
-    attr-dict `:` type($table) `,` type($ids) `,` type($out)
+    (`layout` `` $layout^)? attr-dict `:` type($table) `,` type($ids) `,` type($out)
   }];
   let hasVerifier = 1;
 }

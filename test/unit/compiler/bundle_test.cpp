@@ -146,7 +146,10 @@ TEST_F(BundleTest, GpuPrefillProductsLeaveTheTokenGridToTheLaunch) {
   writeBundle({{"sm_61", {prefill}}}, options);
   std::ifstream in(dir_ / "gpu-prefill.llmc" / "manifest.json");
   const auto kernel = nlohmann::json::parse(in)["chips"][0]["kernels"][0];
-  EXPECT_EQ(kernel["name"], "llmc_qmatmul_q8_0_130x1024_r64w8v4u4");
+  // GPUs take weights row-planar unless a request says otherwise; the weights parameter says so.
+  EXPECT_EQ(kernel["name"], "llmc_qmatmul_q8_0_130x1024_r64w8v4u4_rp");
+  EXPECT_EQ(kernel["params"][0]["layout"], "row_planar");
+  EXPECT_EQ(kernel["params"][0]["bytes"], 130 * 32 * 34);
   EXPECT_EQ(kernel["max_tokens"], 65536);
   EXPECT_EQ(kernel["params"][1]["shape"], nlohmann::json({"tokens", 1024}));
   EXPECT_EQ(kernel["params"][3], nlohmann::json({{"name", "tokens"}, {"role", "scalar"}, {"dtype", "i64"}}));

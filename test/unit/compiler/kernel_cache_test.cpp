@@ -16,7 +16,7 @@ namespace {
 using mlir::llmc::QuantType;
 
 QMatVecPlan plan(const char* chip, QuantType type, int64_t rows, int64_t cols, QMatVecTuning tuning, bool int8) {
-  return *planQMatVec(*makeTargetInfo(chip), type, rows, cols, 1, tuning, int8, nullptr);
+  return *planQMatVec(*makeTargetInfo(chip), type, rows, cols, 1, tuning, int8, mlir::llmc::WeightLayout::Blocks, nullptr);
 }
 
 TEST(Fnv1a64, KnownVectors) {

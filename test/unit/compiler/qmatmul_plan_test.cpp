@@ -15,7 +15,7 @@ QMatMulPlan plan(const char* chip, QuantType type, int64_t rows, int64_t cols,
                  std::optional<QMatVecTuning> tuning = std::nullopt) {
   auto target = makeTargetInfo(chip);
   std::string error;
-  auto result = planQMatMul(*target, type, rows, cols, tuning.value_or(defaultQMatMulTuning(*target)), &error);
+  auto result = planQMatMul(*target, type, rows, cols, tuning.value_or(defaultQMatMulTuning(*target)), mlir::llmc::WeightLayout::Blocks, &error);
   EXPECT_TRUE(result) << error;
   return result.value_or(QMatMulPlan{});
 }
@@ -23,7 +23,7 @@ QMatMulPlan plan(const char* chip, QuantType type, int64_t rows, int64_t cols,
 std::string planError(const char* chip, QuantType type, int64_t rows, int64_t cols, QMatVecTuning tuning) {
   auto target = makeTargetInfo(chip);
   std::string error;
-  EXPECT_FALSE(planQMatMul(*target, type, rows, cols, tuning, &error));
+  EXPECT_FALSE(planQMatMul(*target, type, rows, cols, tuning, mlir::llmc::WeightLayout::Blocks, &error));
   return error;
 }
 

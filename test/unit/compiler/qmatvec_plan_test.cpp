@@ -14,7 +14,7 @@ QMatVecPlan plan(const char* chip, QuantType type, int64_t rows, int64_t cols, i
                  QMatVecTuning tuning = {1, 4, 2, 1}, bool allowInt8 = true) {
   auto target = makeTargetInfo(chip);
   std::string error;
-  auto result = planQMatVec(*target, type, rows, cols, batch, tuning, allowInt8, &error);
+  auto result = planQMatVec(*target, type, rows, cols, batch, tuning, allowInt8, mlir::llmc::WeightLayout::Blocks, &error);
   EXPECT_TRUE(result) << error;
   return result.value_or(QMatVecPlan{});
 }
@@ -85,10 +85,30 @@ TEST(QMatVecPlan, TuningIsClampedToTheChip) {
 TEST(QMatVecPlan, RefusesShapesWithoutAKernel) {
   auto target = makeTargetInfo("sm_61");
   std::string error;
-  EXPECT_FALSE(planQMatVec(*target, QuantType::Q4_K, 64, 100, 1, {}, true, &error));
+  EXPECT_FALSE(planQMatVec(*target, QuantType::Q4_K, 64, 100, 1, {}, true, mlir::llmc::WeightLayout::Blocks, &error));
   EXPECT_EQ(error, "cols (100) is not a multiple of the q4_K block size (256)");
-  EXPECT_FALSE(planQMatVec(*target, QuantType::Q4_0, 64, 256, 9, {}, true, &error));
+  EXPECT_FALSE(planQMatVec(*target, QuantType::Q4_0, 64, 256, 9, {}, true, mlir::llmc::WeightLayout::Blocks, &error));
   EXPECT_EQ(error, "batch 9 is outside 1..8");
+}
+
+TEST(QMatVecPlan, WeightLayouts) {
+  auto gpu = makeTargetInfo("sm_61");
+  auto cpu = makeTargetInfo("x86-64");
+  EXPECT_EQ(defaultWeightLayout(*gpu), mlir::llmc::WeightLayout::RowPlanar);
+  EXPECT_EQ(defaultWeightLayout(*cpu), mlir::llmc::WeightLayout::Blocks);
+  std::string error;
+  auto planar = planQMatVec(*gpu, QuantType::Q6_K, 64, 4096, 1, {1, 4, 4, 1}, true,
+                            mlir::llmc::WeightLayout::RowPlanar, &error);
+  ASSERT_TRUE(planar) << error;
+  EXPECT_EQ(planar->layout, mlir::llmc::WeightLayout::RowPlanar);
+  EXPECT_EQ(planar->kernelName, "llmc_qmatvec_q6_K_64x4096_b1_int8_r1w4v4u1_rp");
+  EXPECT_EQ(planar->weightBytes, 64 * 16 * 210);  // the same bytes as the file's rows
+  // Q4_K blocks are already aligned: row_planar is the file's layout, and the name says so.
+  auto whole = planQMatVec(*gpu, QuantType::Q4_K, 64, 4096, 1, {1, 4, 4, 1}, true,
+                           mlir::llmc::WeightLayout::RowPlanar, &error);
+  ASSERT_TRUE(whole) << error;
+  EXPECT_EQ(whole->layout, mlir::llmc::WeightLayout::Blocks);
+  EXPECT_EQ(whole->kernelName, "llmc_qmatvec_q4_K_64x4096_b1_int8_r1w4v4u1");
 }
 
 }  // namespace

@@ -41,6 +41,9 @@ struct KernelRequest {
   std::optional<TuningValues> tuning;  // the chip's default when absent
   std::string tuning_source;           // "plan", "chip default", ... (recorded in the manifest)
   bool allow_int8 = true;              // qmatvec: false forces the f32 method
+  // qmatvec, qmatmul, embed: the weights' layout, "blocks" or "row_planar"; empty for the chip's
+  // default (row_planar on GPUs, blocks on CPUs).
+  std::string layout;
   // Every op but qmatvec: token rows T; and values per row for rms_norm, add, mul, swiglu,
   // softmax, argmax and kv_store.
   int64_t tokens = 1;

@@ -44,6 +44,8 @@ struct OpSpec {
   int64_t contextLength = 0;                                     // kv_store, attention: positions the cache holds
   mlir::llmc::QuantType quant = mlir::llmc::QuantType::F32;      // embed: the table's type
   int64_t tableRows = 0;  // embed: vocabulary size; `width` is the table's columns
+  // embed: the table's layout (row_planar falls back to blocks where it changes nothing).
+  mlir::llmc::WeightLayout layout = mlir::llmc::WeightLayout::Blocks;
 };
 
 // One kernel parameter, in argument order. Buffers are passed as pointers to their first

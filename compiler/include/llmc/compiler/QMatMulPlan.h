@@ -40,6 +40,7 @@ struct QMatMulPlan {
 
   int64_t rowBytes = 0;
   int64_t weightBytes = 0;
+  mlir::llmc::WeightLayout layout = mlir::llmc::WeightLayout::Blocks;  // as for qmatvec
   // T of one launch or call is at most this: the kernel's x and y are declared with this many
   // rows (the lowering needs static shapes), and on GPUs the token tiles must fit the grid's y.
   int64_t maxTokens = 0;
@@ -85,12 +86,13 @@ inline constexpr int64_t kQMatMulStepValues = 64;
 // The x86-64 row buffer stays within this many bytes, unless one row alone is larger.
 inline constexpr int64_t kQMatMulStackBytes = 128 * 1024;
 
-// Plans the kernel for `quant` weights of `rows` x `cols` on `target`. Tuning values are clamped
+// Plans the kernel for `quant` weights of `rows` x `cols` in `layout` on `target`. Tuning values are clamped
 // to what the kernel can use (see above); returns nullopt with `error` set when there is no kernel
 // (a type without a decoder, cols not a whole number of blocks, a tuning whose thread grid or
 // workgroup memory does not fit).
 std::optional<QMatMulPlan> planQMatMul(const TargetInfo& target, mlir::llmc::QuantType quant, int64_t rows,
-                                       int64_t cols, const QMatVecTuning& tuning, std::string* error);
+                                       int64_t cols, const QMatVecTuning& tuning, mlir::llmc::WeightLayout layout,
+                                       std::string* error);
 
 // The chip's default qmatmul tuning: 64-row tiles of 256 threads with 4 x 4 register blocks on
 // GPUs (64 x 64 tiles), 4 rows and 2 tokens per step in 8-lane vectors on x86-64.

@@ -48,6 +48,8 @@ struct QMatVecPlan {
 
   int64_t weightBytes = 0;  // rows x bytes per row
   int64_t rowBytes = 0;
+  // How the rows hold their blocks; row_planar only for types it changes (kernel names end "_rp").
+  mlir::llmc::WeightLayout layout = mlir::llmc::WeightLayout::Blocks;
 
   // The product kernel. GPU: gridX workgroups of blockX threads; CPU: one call per row range.
   std::string kernelName;
@@ -86,12 +88,20 @@ inline constexpr int64_t kStagingMinRows = 8;
 inline constexpr int64_t kStagingMaxBytes = 40 * 1024;
 
 // Plans the kernel for `quant` weights of `rows` x `cols` times `batch` vectors on `target`.
-// `allowInt8` permits the int8 method where the chip and the type have it. Tuning values are
+// `allowInt8` permits the int8 method where the chip and the type have it; `layout` is the weights'
+// layout (row_planar falls back to blocks for types whose blocks it leaves whole). Tuning values are
 // clamped to what the chip and the type can use. Returns nullopt with `error` set when there is
 // no kernel (unsupported type, cols not a whole number of blocks, batch outside 1..8).
 std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, mlir::llmc::QuantType quant, int64_t rows,
                                        int64_t cols, int64_t batch, const QMatVecTuning& tuning, bool allowInt8,
-                                       std::string* error);
+                                       mlir::llmc::WeightLayout layout, std::string* error);
+
+// The layout weights take on `target` unless a request says otherwise: row_planar on GPUs (aligned
+// codes for their vector loads), the file's blocks on CPUs (which read the mapped file in place).
+mlir::llmc::WeightLayout defaultWeightLayout(const TargetInfo& target);
+
+// "_rp" for row_planar, "" for blocks: the kernel name's layout suffix.
+std::string layoutSuffix(mlir::llmc::WeightLayout layout);
 
 // The chip's default tuning for `quant` weights (targets/chips.json qmatvec, or its by_quant
 // entry for the type).
