@@ -185,3 +185,20 @@ func.func @attributes() attributes {
 } {
   return
 }
+
+// CHECK-LABEL: func.func @qmatvec_row_planar(
+// CHECK: llmc.qmatvec %{{.*}}, %{{.*}} -> %{{.*}} quant<q6_K> rows = 64 cols = 4096 tuning<rows_per_block = 4, warps = 2, vector_width = 4, unroll = 2> layout<row_planar> : memref<215040xi8>, memref<1x4096xf32>, memref<1x64xf32>
+func.func @qmatvec_row_planar(%w: memref<215040xi8>, %x: memref<1x4096xf32>, %y: memref<1x64xf32>) {
+  llmc.qmatvec %w, %x -> %y quant<q6_K> rows = 64 cols = 4096
+      tuning<rows_per_block = 4, warps = 2, vector_width = 4, unroll = 2> layout<row_planar>
+      : memref<215040xi8>, memref<1x4096xf32>, memref<1x64xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @embed_row_planar(
+// CHECK: llmc.embed %{{.*}}[%{{.*}}] -> %{{.*}} quant<q8_0> rows = 10 cols = 64 layout<row_planar> : memref<680xi8>, memref<?xi32>, memref<?x64xf32>
+func.func @embed_row_planar(%t: memref<680xi8>, %ids: memref<?xi32>, %out: memref<?x64xf32>) {
+  llmc.embed %t[%ids] -> %out quant<q8_0> rows = 10 cols = 64 layout<row_planar>
+      : memref<680xi8>, memref<?xi32>, memref<?x64xf32>
+  return
+}
