@@ -194,10 +194,12 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     }
   }
   EXPECT_GE(entries, 1u);
-  // The H200 takes two rows per workgroup for Q4_0 and Q4_K, the H100 the chip's one; Q6_K is the
+  // The H200 takes two rows per workgroup for Q4_0, Q4_K and Q8_0, the H100 the chip's one; Q6_K is the
   // chip's by_quant entry on both.
   const ChipInfo& sm90 = *catalog().find_chip("sm_90");
   EXPECT_EQ(sm90.qmatvec_for("q4_K", "h200").rows_per_block, 2);
+  EXPECT_EQ(sm90.qmatvec_for("q8_0", "h200").warps_per_block, 8);
+  EXPECT_EQ(sm90.qmatvec_for("q8_0", "h100").warps_per_block, sm90.qmatvec_for("q8_0").warps_per_block);
   EXPECT_EQ(sm90.qmatvec_for("q4_K", "h100").rows_per_block, 1);
   EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h200"), &sm90.qmatvec_for("q6_K"));
 }
