@@ -60,7 +60,7 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
   const std::string what = target.chipName() + ": qmatvec " + std::to_string(request.rows) + "x" +
                            std::to_string(request.cols);
   if (!quant) throw BundleError(what + ": ggml type " + std::to_string(request.type) + " has no kernel");
-  QMatVecTuning tuning = defaultTuning(target, *quant);
+  QMatVecTuning tuning = defaultTuning(target, *quant, request.rows, request.cols);
   if (request.tuning)
     tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll,
               request.tuning->slices_per_lane};

@@ -12,8 +12,11 @@ using mlir::llmc::QuantType;
 
 std::string_view dotMethodName(DotMethod method) { return method == DotMethod::Int8 ? "int8" : "f32"; }
 
-QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant) {
-  const auto& defaults = target.chip().qmatvec_for(mlir::llmc::stringifyQuantType(quant).str());
+QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant, int64_t rows, int64_t cols) {
+  const std::string name = mlir::llmc::stringifyQuantType(quant).str();
+  const auto& defaults = rows > 0 && cols > 0
+                             ? target.chip().qmatvec_for(name, "", targets::matrix_shape_class(rows, cols))
+                             : target.chip().qmatvec_for(name);
   return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll,
           defaults.slices_per_lane};
 }

@@ -471,34 +471,48 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
   for (const auto& pl : p.placement) {
     const DeviceInstance& d = rig_.devices[pl.device];
     if (d.profile.is_cpu() || (!pl.layers && !pl.holds_output)) continue;
-    std::set<GgmlType> types;
+    // The matrix types on the device, with the shape classes of their matrices.
+    std::map<GgmlType, std::set<std::string_view>> types;
+    auto add = [&](const GgufTensorInfo* t) {
+      types[t->type].insert(targets::matrix_shape_class(static_cast<int64_t>(t->n_rows()), static_cast<int64_t>(t->ne[0])));
+    };
     if (pl.layers)
       for (uint32_t li = pl.layers->first; li <= pl.layers->second; ++li)
         for (const GgufTensorInfo* t : model_.layers()[li].tensors)
-          if (t->n_dims >= 2) types.insert(t->type);
+          if (t->n_dims >= 2) add(t);
     if (pl.holds_output) {
       const GgufTensorInfo* out = model_.file().find_tensor("output.weight");
       if (!out) out = model_.file().find_tensor("token_embd.weight");
-      if (out) types.insert(out->type);
+      if (out) add(out);
     }
     const auto* chip = targets::DeviceCatalog::builtin().find_chip(d.profile.arch);
-    for (GgmlType t : types) {
+    for (const auto& [t, shapes] : types) {
       KernelConfig k;
       k.device = pl.device;
       k.chip = d.profile.arch;
       k.op = "qmatvec";
       k.quant = std::string(ggml_type_name(t));
       k.source = "chip default";
-      if (chip) {
-        const auto& config = chip->qmatvec_for(k.quant, d.profile.name);
-        k.rows_per_block = config.rows_per_block;
-        k.warps = config.warps_per_block;
-        k.vector_width = config.vector_width;
-        k.unroll = config.unroll;
-        k.slices_per_lane = config.slices_per_lane;
-        if (&config != &chip->qmatvec_for(k.quant)) k.source = d.profile.name + " measured";
+      if (!chip) {
+        p.kernels.push_back(k);
+        continue;
       }
-      p.kernels.push_back(k);
+      // One entry for the type when every shape class takes the same tuning, else one per class.
+      std::set<const targets::QMatVecConfig*> distinct;
+      for (std::string_view shape : shapes) distinct.insert(&chip->qmatvec_for(k.quant, d.profile.name, shape));
+      for (std::string_view shape : shapes) {
+        const auto& config = chip->qmatvec_for(k.quant, d.profile.name, shape);
+        KernelConfig one = k;
+        if (distinct.size() > 1) one.shape = std::string(shape);
+        one.rows_per_block = config.rows_per_block;
+        one.warps = config.warps_per_block;
+        one.vector_width = config.vector_width;
+        one.unroll = config.unroll;
+        one.slices_per_lane = config.slices_per_lane;
+        if (&config != &chip->qmatvec_for(k.quant)) one.source = d.profile.name + " measured";
+        p.kernels.push_back(one);
+        if (distinct.size() == 1) break;
+      }
     }
   }
 }

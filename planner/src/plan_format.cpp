@@ -200,9 +200,10 @@ nlohmann::json plan_to_json(const Plan& p) {
   j["ctx_front"] = front;
   json kernels = json::array();
   for (const auto& k : p.kernels) {
-    json kernel = {{"device", k.device}, {"chip", k.chip}, {"op", k.op}, {"quant", k.quant},
-                   {"rows_per_block", k.rows_per_block}, {"warps", k.warps}, {"vector_width", k.vector_width},
-                   {"unroll", k.unroll}, {"source", k.source}};
+    json kernel = {{"device", k.device}, {"chip", k.chip}, {"op", k.op}, {"quant", k.quant}};
+    if (!k.shape.empty()) kernel["shape"] = k.shape;
+    kernel.update(json{{"rows_per_block", k.rows_per_block}, {"warps", k.warps}, {"vector_width", k.vector_width},
+                   {"unroll", k.unroll}, {"source", k.source}});
     if (k.slices_per_lane > 0) kernel["slices_per_lane"] = k.slices_per_lane;
     kernels.push_back(std::move(kernel));
   }
@@ -267,7 +268,8 @@ std::string plan_to_table(const Plan& p) {
       const std::string key = fmt::format("{}", k.device);
       if (key != last) o << fmt::format("\n  #{} {}:", k.device, k.chip);
       last = key;
-      o << fmt::format(" {}[rows {} warps {} vec {}]", k.quant, k.rows_per_block, k.warps, k.vector_width);
+      o << fmt::format(" {}{}[rows {} warps {} vec {}]", k.quant, k.shape.empty() ? "" : "@" + k.shape, k.rows_per_block,
+                       k.warps, k.vector_width);
     }
     o << "\n";
   }

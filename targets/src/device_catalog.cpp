@@ -231,8 +231,20 @@ class CatalogLoader {
         by.require_object();
         for (const auto& item : by.raw().items()) {
           Reader one = by.field(item.key());
-          one.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale"});
+          one.only_keys(
+              {"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale", "by_shape"});
           out.emplace(item.key(), read_config(one));
+          // by_shape: the type's tuning for one matrix shape class, stored as "TYPE@CLASS".
+          if (auto shapes = one.optional_field("by_shape")) {
+            shapes->require_object();
+            for (const auto& shape : shapes->raw().items()) {
+              Reader entry = shapes->field(shape.key());
+              if (shape.key() != "tall" && shape.key() != "wide" && shape.key() != "square")
+                entry.fail("expected a shape class: tall, wide or square");
+              entry.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale"});
+              out.emplace(item.key() + "@" + shape.key(), read_config(entry));
+            }
+          }
         }
       };
       if (auto by = q.optional_field("by_quant")) read_by_quant(*by, chip.qmatvec_by_quant);

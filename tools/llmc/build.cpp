@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -22,6 +23,7 @@
 #include "llmc/compiler/Bundle.h"
 #include "llmc/ggml_types.h"
 #include "llmc/gguf.h"
+#include "llmc/targets/device_profile.h"
 
 namespace llmc::cli {
 namespace {
@@ -194,7 +196,8 @@ json model_binding(const GgufFile& file) {
 // Per-chip tuning chosen by a plan (llmc.plan/1 "kernels"), and the chips of its devices.
 struct PlanTuning {
   std::vector<std::string> chips;
-  std::map<std::pair<std::string, std::string>, compiler::TuningValues> qmatvec;  // (chip, quant)
+  // (chip, quant, shape class or "" for every shape)
+  std::map<std::tuple<std::string, std::string, std::string>, compiler::TuningValues> qmatvec;
 };
 
 PlanTuning read_plan(const json& plan, const std::string& path) {
@@ -214,7 +217,7 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
     values.vector_width = kernel.value("vector_width", values.vector_width);
     values.unroll = kernel.value("unroll", values.unroll);
     values.slices_per_lane = kernel.value("slices_per_lane", values.slices_per_lane);
-    tuning.qmatvec[{kernel.value("chip", ""), kernel.value("quant", "")}] = values;
+    tuning.qmatvec[{kernel.value("chip", ""), kernel.value("quant", ""), kernel.value("shape", "")}] = values;
   }
   return tuning;
 }
@@ -392,7 +395,11 @@ int run_build(const BuildOptions& o) {
       request.kernels = base;
       for (KernelRequest& kernel : request.kernels) {
         if (kernel.op != "qmatvec") continue;
-        auto it = plan_tuning.qmatvec.find({chip, std::string(ggml_type_name(static_cast<GgmlType>(kernel.type)))});
+        // The plan's entry for the matrix's shape class, else its entry for the type.
+        const std::string quant(ggml_type_name(static_cast<GgmlType>(kernel.type)));
+        auto it = plan_tuning.qmatvec.find(
+            {chip, quant, std::string(targets::matrix_shape_class(kernel.rows, kernel.cols))});
+        if (it == plan_tuning.qmatvec.end()) it = plan_tuning.qmatvec.find({chip, quant, ""});
         if (it != plan_tuning.qmatvec.end()) {
           kernel.tuning = it->second;
           kernel.tuning_source = "plan";

@@ -1,3 +1,5 @@
+#include <set>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -51,26 +53,40 @@ TEST(PlacementSearch, Qwen3On2P104SplitsByLayer) {
 }
 
 TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
-  // Same chip (sm_90), other memory: the H200's own Q4_K/Q4_0 entry (chips.json by_device), the
-  // H100 the chip's; types without a device entry stay with the chip's on both.
+  // Same chip (sm_90), other memory: the H200 takes its own entries (chips.json by_device), per
+  // matrix shape class where those differ; the H100 the chip's, one entry per type.
   auto m = test::preset_model("qwen3-14b", FileType::Q4_K_M);
   for (const std::string device : {"h100", "h200"}) {
     const Plan p = plan(*m->model, device);
     ASSERT_TRUE(p.fits);
-    bool saw_q4_k = false;
+    std::set<std::string> q4_k_shapes;
     for (const auto& k : p.kernels) {
-      SCOPED_TRACE(device + " " + k.quant);
+      SCOPED_TRACE(device + " " + k.quant + " " + k.shape);
       EXPECT_EQ(k.chip, "sm_90");
-      if (k.quant == "q4_K") {
-        saw_q4_k = true;
-        EXPECT_EQ(k.rows_per_block, device == "h200" ? 2 : 1);
-        EXPECT_EQ(k.source, device == "h200" ? "h200 measured" : "chip default");
-      } else {
+      if (device == "h100") {
         EXPECT_EQ(k.source, "chip default");
+        EXPECT_EQ(k.shape, "");
+        if (k.quant == "q4_K") {
+          EXPECT_EQ(k.rows_per_block, 1);
+        }
+        continue;
+      }
+      if (k.quant == "q4_K" || k.quant == "q6_K") {
+        EXPECT_EQ(k.source, "h200 measured");
+      }
+      if (k.quant == "q4_K") {
+        q4_k_shapes.insert(k.shape);
+        // 5120 x 5120 attention, 1024 x 5120 K/V, 17408 x 5120 gate/up: square, wide, tall.
+        EXPECT_EQ(k.rows_per_block, 4);
+        EXPECT_EQ(k.warps, k.shape == "wide" ? 8 : 4);
       }
     }
-    EXPECT_TRUE(saw_q4_k);
+    if (device == "h200") {
+      EXPECT_EQ(q4_k_shapes, (std::set<std::string>{"square", "tall", "wide"}));
+    }
   }
+  const std::string text = plan_to_table(plan(*m->model, "h200"));
+  EXPECT_NE(text.find("q4_K@wide[rows 4 warps 8 vec 4]"), std::string::npos) << text;
 }
 
 TEST(PlacementSearch, SeventyBOnOneP104DoesNotFitAndSaysWhatWould) {

@@ -156,15 +156,27 @@ TEST(DeviceCatalog, QMatVecDefaultsFollowTheChip) {
   EXPECT_EQ(catalog().find_chip("gfx906")->qmatvec.warps_per_block, 2);
 }
 
+// "q4_0@tall" -> ("q4_0", "tall"); "q4_0" -> ("q4_0", "").
+std::pair<std::string, std::string> split_shape(const std::string& key) {
+  const size_t at = key.find('@');
+  if (at == std::string::npos) return {key, ""};
+  return {key.substr(0, at), key.substr(at + 1)};
+}
+
 TEST(DeviceCatalog, QMatVecPerTypeDefaultsNameRealTypes) {
   size_t overrides = 0;
   for (const ChipInfo& chip : catalog().chips()) {
-    for (const auto& [quant, config] : chip.qmatvec_by_quant) {
-      SCOPED_TRACE(chip.arch + " " + quant);
+    for (const auto& [key, config] : chip.qmatvec_by_quant) {
+      SCOPED_TRACE(chip.arch + " " + key);
+      const auto [quant, shape] = split_shape(key);
       EXPECT_TRUE(llmc::ggml_type_from_name(quant).has_value());
       EXPECT_FALSE(config.rationale.empty());
       EXPECT_LE(config.warps_per_block * chip.warp_size, 1024);
-      EXPECT_EQ(&chip.qmatvec_for(quant), &config);
+      if (shape.empty()) {
+        EXPECT_EQ(&chip.qmatvec_for(quant), &config);
+      } else {
+        EXPECT_EQ(&chip.qmatvec_for(quant, "", shape), &config);
+      }
       ++overrides;
     }
     // Types without an entry take the chip's default.
@@ -182,11 +194,17 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
       const DeviceProfile* profile = catalog().find_device(device);
       ASSERT_NE(profile, nullptr) << device;
       EXPECT_EQ(profile->arch, chip.arch);
-      for (const auto& [quant, config] : configs) {
-        SCOPED_TRACE(chip.arch + " " + device + " " + quant);
+      for (const auto& [key, config] : configs) {
+        SCOPED_TRACE(chip.arch + " " + device + " " + key);
+        const auto [quant, shape] = split_shape(key);
         EXPECT_TRUE(llmc::ggml_type_from_name(quant).has_value());
         EXPECT_FALSE(config.rationale.empty());
-        EXPECT_EQ(&chip.qmatvec_for(quant, device), &config);
+        if (shape.empty()) {
+          EXPECT_EQ(&chip.qmatvec_for(quant, device), &config);
+        } else {
+          EXPECT_TRUE(shape == "tall" || shape == "wide" || shape == "square") << shape;
+          EXPECT_EQ(&chip.qmatvec_for(quant, device, shape), &config);
+        }
         ++entries;
       }
       // Types the device has no entry for fall back to the chip's.
@@ -194,14 +212,23 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     }
   }
   EXPECT_GE(entries, 1u);
-  // The H200 takes two rows per workgroup for Q4_0, Q4_K and Q8_0, the H100 the chip's one; Q6_K is the
-  // chip's by_quant entry on both.
+  // The H200 takes two rows per workgroup for Q4_0, Q4_K and Q8_0, the H100 the chip's one.
   const ChipInfo& sm90 = *catalog().find_chip("sm_90");
   EXPECT_EQ(sm90.qmatvec_for("q4_K", "h200").rows_per_block, 2);
   EXPECT_EQ(sm90.qmatvec_for("q8_0", "h200").warps_per_block, 8);
+  // Shape classes: the H200's Q4_0 entry for tall matrices, its plain entry for wide ones, and the
+  // type's entry where the device has none.
+  EXPECT_EQ(matrix_shape_class(14336, 4096), "tall");
+  EXPECT_EQ(matrix_shape_class(4096, 14336), "wide");
+  EXPECT_EQ(matrix_shape_class(4096, 4096), "square");
+  EXPECT_EQ(sm90.qmatvec_for("q4_0", "h200", "tall").warps_per_block, 1);
+  EXPECT_EQ(&sm90.qmatvec_for("q4_0", "h200", "wide"), &sm90.qmatvec_for("q4_0", "h200"));
+  EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h100", "wide"), &sm90.qmatvec_for("q6_K"));
   EXPECT_EQ(sm90.qmatvec_for("q8_0", "h100").warps_per_block, sm90.qmatvec_for("q8_0").warps_per_block);
   EXPECT_EQ(sm90.qmatvec_for("q4_K", "h100").rows_per_block, 1);
-  EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h200"), &sm90.qmatvec_for("q6_K"));
+  // The H200's Q6_K entry repeats the chip's, and differs for wide matrices only.
+  EXPECT_EQ(sm90.qmatvec_for("q6_K", "h200").warps_per_block, sm90.qmatvec_for("q6_K").warps_per_block);
+  EXPECT_EQ(sm90.qmatvec_for("q6_K", "h200", "wide").warps_per_block, 4);
 }
 
 TEST(DeviceCatalog, PcieTable) {

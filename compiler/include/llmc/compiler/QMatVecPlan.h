@@ -104,7 +104,8 @@ mlir::llmc::WeightLayout defaultWeightLayout(const TargetInfo& target);
 std::string layoutSuffix(mlir::llmc::WeightLayout layout);
 
 // The chip's default tuning for `quant` weights (targets/chips.json qmatvec, or its by_quant
-// entry for the type).
-QMatVecTuning defaultTuning(const TargetInfo& target, mlir::llmc::QuantType quant);
+// entry for the type, or for the type and the shape class of a rows x cols matrix when given).
+QMatVecTuning defaultTuning(const TargetInfo& target, mlir::llmc::QuantType quant, int64_t rows = 0,
+                            int64_t cols = 0);
 
 }  // namespace llmc::compiler

@@ -83,6 +83,7 @@ struct KernelConfig {
   std::string chip;
   std::string op;          // "qmatvec"
   std::string quant;       // ggml type name
+  std::string shape;       // "tall", "wide" or "square" when the entry holds for that shape class only
   int rows_per_block = 0;
   int warps = 0;
   int vector_width = 0;

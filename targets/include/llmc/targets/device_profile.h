@@ -70,6 +70,15 @@ struct QMatVecConfig {
   std::string rationale;    // where the numbers come from
 };
 
+// The shape class of a rows x cols weight matrix, which mat-vec tunings may be keyed by: "tall"
+// (rows >= 2 x cols: many short rows, such as a feed-forward up projection or the output matrix),
+// "wide" (cols >= 2 x rows: few long rows, such as a feed-forward down projection), else "square".
+inline std::string_view matrix_shape_class(int64_t rows, int64_t cols) {
+  if (rows >= 2 * cols) return "tall";
+  if (cols >= 2 * rows) return "wide";
+  return "square";
+}
+
 struct ChipInfo {
   std::string arch;
   Vendor vendor = Vendor::Nvidia;
@@ -83,7 +92,8 @@ struct ChipInfo {
   int max_registers_per_thread = 0;
   std::string reference_device;       // profile whose rates a custom ARCH:VRAM:BANDWIDTH device inherits
   QMatVecConfig qmatvec;
-  // Measured exceptions to `qmatvec` for one weight type (ggml type name, e.g. "q6_K").
+  // Measured exceptions to `qmatvec` for one weight type (ggml type name, e.g. "q6_K"), and for one
+  // shape class of that type ("q6_K@wide": an entry's by_shape in chips.json).
   std::map<std::string, QMatVecConfig, std::less<>> qmatvec_by_quant;
   // Measured exceptions for one device profile of this chip (e.g. "h200": devices of one
   // architecture with other memory want other geometry), by device name, then ggml type name.
@@ -99,6 +109,17 @@ struct ChipInfo {
   const QMatVecConfig& qmatvec_for(std::string_view quant, std::string_view device) const {
     if (auto d = qmatvec_by_device.find(device); d != qmatvec_by_device.end())
       if (auto q = d->second.find(quant); q != d->second.end()) return q->second;
+    return qmatvec_for(quant);
+  }
+  // The same for matrices of shape class `shape` (matrix_shape_class): the device's entry for the
+  // type and shape, the device's for the type, the type's for the shape, the type's, the chip's.
+  const QMatVecConfig& qmatvec_for(std::string_view quant, std::string_view device, std::string_view shape) const {
+    const std::string keyed = std::string(quant) + "@" + std::string(shape);
+    if (auto d = qmatvec_by_device.find(device); d != qmatvec_by_device.end()) {
+      if (auto q = d->second.find(keyed); q != d->second.end()) return q->second;
+      if (auto q = d->second.find(quant); q != d->second.end()) return q->second;
+    }
+    if (auto q = qmatvec_by_quant.find(keyed); q != qmatvec_by_quant.end()) return q->second;
     return qmatvec_for(quant);
   }
 };
