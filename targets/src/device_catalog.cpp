@@ -393,20 +393,32 @@ class CatalogLoader {
 
 DeviceCatalog DeviceCatalog::from_data(const TargetData& data) { return CatalogLoader::load(data); }
 
+namespace {
+
+TargetData embedded_data() {
+  TargetData data;
+  for (const detail::EmbeddedTargetFile& file : detail::embedded_target_files()) {
+    TargetDataFile entry{"targets/" + std::string(file.path), std::string(file.text)};
+    if (file.path == "chips.json")
+      data.chips = std::move(entry);
+    else if (file.path == "links.json")
+      data.links = std::move(entry);
+    else
+      data.devices.push_back(std::move(entry));
+  }
+  return data;
+}
+
+}  // namespace
+
+DeviceCatalog DeviceCatalog::with_chips(TargetDataFile chips) {
+  TargetData data = embedded_data();
+  data.chips = std::move(chips);
+  return from_data(data);
+}
+
 const DeviceCatalog& DeviceCatalog::builtin() {
-  static const DeviceCatalog catalog = [] {
-    TargetData data;
-    for (const detail::EmbeddedTargetFile& file : detail::embedded_target_files()) {
-      TargetDataFile entry{"targets/" + std::string(file.path), std::string(file.text)};
-      if (file.path == "chips.json")
-        data.chips = std::move(entry);
-      else if (file.path == "links.json")
-        data.links = std::move(entry);
-      else
-        data.devices.push_back(std::move(entry));
-    }
-    return from_data(data);
-  }();
+  static const DeviceCatalog catalog = from_data(embedded_data());
   return catalog;
 }
 

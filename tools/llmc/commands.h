@@ -21,6 +21,7 @@ void register_run(CLI::App& app, int& exit_code);
 void register_tokenize(CLI::App& app, int& exit_code);
 void register_bench(CLI::App& app, int& exit_code);
 void register_kernel_check(CLI::App& app, int& exit_code);
+void register_tune(CLI::App& app, int& exit_code);
 #ifdef LLMC_HAVE_COMPILER
 void register_build(CLI::App& app, int& exit_code);
 // Builds the kernel-check suite for `chip` into the bundle `output` (llmc build --check-suite).

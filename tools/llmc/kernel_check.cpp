@@ -50,6 +50,7 @@ struct CheckOptions {
   uint64_t seed = 0;
   int perf_iterations = 50;
   bool keep = false;
+  std::string results;  // --results: the GPU perf measurements as JSON (llmc tune reads them)
 };
 
 [[noreturn]] void usage(const std::string& message) { throw CLI::ValidationError(message); }
@@ -79,6 +80,7 @@ struct Kernel {
   WeightLayout layout = WeightLayout::Blocks;
   int64_t scratch_bytes = 0;
   std::vector<Launch> launches;
+  json tuning;  // the manifest's tuning entry, as built
 };
 
 struct Chip {
@@ -134,6 +136,7 @@ std::vector<Chip> read_manifest(const fs::path& bundle) {
       kernel.cols = field<int64_t>(k, "cols", at);
       kernel.batch = field<int64_t>(k, "batch", at);
       kernel.method = field<std::string>(k, "method", at);
+      kernel.tuning = k.value("tuning", json::object());
       for (const json& p : field<json>(k, "params", at)) {
         const std::string role = field<std::string>(p, "role", at);
         if (role == "weights") {
@@ -234,6 +237,8 @@ struct Tally {
   int passed = 0;
   int failed = 0;
   int skipped = 0;
+  json results = json::array();  // perf measurements of GPU qmatvec kernels (--results)
+  std::string device;            // the GPU they ran on
 };
 
 struct PerfLine {
@@ -241,13 +246,14 @@ struct PerfLine {
   double seconds = 0;
 };
 
-void report(Tally& tally, const Kernel& kernel, const Comparison& c) {
+bool report(Tally& tally, const Kernel& kernel, const Comparison& c) {
   const double bound = error_bound(kernel.method);
   const bool pass = c.finite && c.error <= bound;
   pass ? ++tally.passed : ++tally.failed;
   fmt::print("  {}  {:<46} {:<6} {:>5}x{:<5} b{} {:<4}  err {:.2e} (bound {:.1e}){}\n", pass ? "PASS" : "FAIL",
              kernel.name, kernel.quant, kernel.rows, kernel.cols, kernel.batch, kernel.method, c.error, bound,
              c.finite ? "" : "  non-finite output: " + c.first_bad);
+  return pass;
 }
 
 bool selected(const Kernel& kernel, const CheckOptions& o) {
@@ -505,9 +511,20 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
     session.check(cu.cuCtxSynchronize(), kernel.name.c_str());
     std::vector<float> y(data.reference.size());
     session.check(cu.cuMemcpyDtoH(y.data(), buffers.y, y.size() * sizeof(float)), "cuMemcpyDtoH");
-    report(tally, kernel, compare(kernel, y, data.reference));
+    const bool passed = report(tally, kernel, compare(kernel, y, data.reference));
 
     if (perf) {
+      tally.device = session.description();
+      json record = {{"name", kernel.name},
+                     {"chip", chip.chip},
+                     {"quant", kernel.quant},
+                     {"rows", kernel.rows},
+                     {"cols", kernel.cols},
+                     {"batch", kernel.batch},
+                     {"method", kernel.method},
+                     {"layout", std::string(weight_layout_name(kernel.layout))},
+                     {"tuning", kernel.tuning},
+                     {"passed", passed}};
       // Weights in rotation, 256 MiB in all, so that repeated launches read DRAM, not L2.
       const size_t copies = std::max<size_t>(2, (256u << 20) / data.weights.size() + 1);
       std::vector<CudaBuffers> rotation(copies, buffers);
@@ -548,6 +565,8 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
                  "rate, {:5.1f}% of its read rate{}\n",
                  kernel.name, seconds * 1e6, bandwidth, 100.0 * bandwidth / copy_bandwidth,
                  200.0 * bandwidth / copy_bandwidth, occupancy);
+      record["copy_gbps"] = copy_bandwidth;
+      record["launched_pct"] = 100.0 * bandwidth / copy_bandwidth;
       // The same launches replayed from a CUDA graph, with and without the quantizer.
       std::vector<std::pair<std::string, Kernel>> variants = {{"all launches", kernel}};
       if (functions.size() > 1) {
@@ -564,14 +583,33 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
           const double gbs = kernel.weight_bytes / s / 1e9;
           fmt::print("          {:<13} {:7.1f} us {:7.1f} GB/s in a CUDA graph = {:5.1f}% of the copy's read + write rate\n",
                      label, s * 1e6, gbs, 100.0 * gbs / copy_bandwidth);
+          // The product alone is what a tuning changes; with one launch that is all of them.
+          record[v == 0 ? "graph_pct" : "product_pct"] = 100.0 * gbs / copy_bandwidth;
+          if (variants.size() == 1) record["product_pct"] = 100.0 * gbs / copy_bandwidth;
         } else if (v > 0) {  // a driver without graphs: the product alone, launched one by one
           const double s = elapsed_seconds(session, [&] { replay(nullptr); }, iterations);
           fmt::print("          {:<13} {:7.1f} us {:7.1f} GB/s\n", label, s * 1e6, kernel.weight_bytes / s / 1e9);
+          record["product_pct"] = 100.0 * kernel.weight_bytes / s / 1e9 / copy_bandwidth;
         }
       }
+      if (!record.contains("product_pct")) record["product_pct"] = record["launched_pct"];
+      tally.results.push_back(std::move(record));
     }
     session.free_all();
   }
+}
+
+// The perf records as `llmc tune` reads them (schema llmc.kernel-perf/1), written whole or not at all.
+void write_results(const std::string& path, const Tally& tally) {
+  const json results = {{"schema", "llmc.kernel-perf/1"}, {"device", tally.device}, {"results", tally.results}};
+  const fs::path temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary);
+    out << results.dump(2) << "\n";
+    if (!out) throw std::runtime_error(fmt::format("{}: cannot write", temporary.string()));
+  }
+  fs::rename(temporary, path);
+  fmt::print("kernel-check: {} perf records -> {}\n", tally.results.size(), path);
 }
 
 int run_kernel_check(const CheckOptions& options) {
@@ -626,6 +664,7 @@ int run_kernel_check(const CheckOptions& options) {
     std::error_code ec;
     fs::remove_all(temporary, ec);
   }
+  if (!o.results.empty()) write_results(o.results, tally);
   fmt::print("kernel-check: {} passed, {} failed, {} skipped\n", tally.passed, tally.failed, tally.skipped);
   if (tally.failed) return kExitError;
   if (tally.passed == 0) fmt::print("kernel-check: skipped (nothing ran on this machine)\n");
@@ -645,6 +684,8 @@ void register_kernel_check(CLI::App& app, int& exit_code) {
   sub->add_option("--seed", o->seed, "Inputs' seed (default: a fresh one, printed)");
   sub->add_option("--iterations", o->perf_iterations, "Timed launches per perf shape")->check(CLI::Range(1, 100000))->capture_default_str();
   sub->add_flag("--keep", o->keep, "With --target: keep the suite bundle (its path is printed by the build)");
+  sub->add_option("--results", o->results,
+                  "With --perf: write the GPU mat-vec measurements to this JSON file (input of llmc tune)");
   sub->callback([o, &exit_code] { exit_code = run_kernel_check(*o); });
 }
 

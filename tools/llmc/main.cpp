@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   llmc::cli::register_tokenize(app, exit_code);
   llmc::cli::register_bench(app, exit_code);
   llmc::cli::register_kernel_check(app, exit_code);
+  llmc::cli::register_tune(app, exit_code);
 #ifdef LLMC_HAVE_COMPILER
   llmc::cli::register_build(app, exit_code);
 #endif

@@ -212,22 +212,24 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     }
   }
   EXPECT_GE(entries, 1u);
-  // The H200 takes two rows per workgroup for Q4_0, Q4_K and Q8_0, the H100 the chip's one.
+  // The H200 takes several rows per workgroup for Q4_0, Q4_K and Q8_0 (written by llmc tune), the
+  // H100 the chip's one.
   const ChipInfo& sm90 = *catalog().find_chip("sm_90");
-  EXPECT_EQ(sm90.qmatvec_for("q4_K", "h200").rows_per_block, 2);
+  EXPECT_EQ(sm90.qmatvec_for("q4_K", "h200").rows_per_block, 4);
   EXPECT_EQ(sm90.qmatvec_for("q8_0", "h200").warps_per_block, 8);
-  // Shape classes: the H200's Q4_0 entry for tall matrices, its plain entry for wide ones, and the
-  // type's entry where the device has none.
+  // Shape classes: the H200's plain Q4_0 entry for tall matrices, its by_shape entry for wide
+  // ones, and the type's entry where the device has none.
   EXPECT_EQ(matrix_shape_class(14336, 4096), "tall");
   EXPECT_EQ(matrix_shape_class(4096, 14336), "wide");
   EXPECT_EQ(matrix_shape_class(4096, 4096), "square");
+  EXPECT_EQ(&sm90.qmatvec_for("q4_0", "h200", "tall"), &sm90.qmatvec_for("q4_0", "h200"));
   EXPECT_EQ(sm90.qmatvec_for("q4_0", "h200", "tall").warps_per_block, 1);
-  EXPECT_EQ(&sm90.qmatvec_for("q4_0", "h200", "wide"), &sm90.qmatvec_for("q4_0", "h200"));
+  EXPECT_EQ(sm90.qmatvec_for("q4_0", "h200", "wide").warps_per_block, 8);
   EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h100", "wide"), &sm90.qmatvec_for("q6_K"));
   EXPECT_EQ(sm90.qmatvec_for("q8_0", "h100").warps_per_block, sm90.qmatvec_for("q8_0").warps_per_block);
   EXPECT_EQ(sm90.qmatvec_for("q4_K", "h100").rows_per_block, 1);
-  // Q6_K has no H200 entry: the type's, for every shape.
-  EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h200", "wide"), &sm90.qmatvec_for("q6_K"));
+  // Types without an H100 entry take the type's, for every shape.
+  EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h100", "square"), &sm90.qmatvec_for("q6_K"));
 }
 
 TEST(DeviceCatalog, PcieTable) {

@@ -39,6 +39,8 @@ class DeviceCatalog {
   // Validates everything: every number has a source, every device names a known chip, devices agree
   // with their chip (vendor, warp size, shared memory, int8 dot), native links exist.
   static DeviceCatalog from_data(const TargetData& data);
+  // The built-in data with `chips` in place of chips.json (to validate an edited chips file).
+  static DeviceCatalog with_chips(TargetDataFile chips);
 
   const std::vector<DeviceProfile>& devices() const { return devices_; }
   const DeviceProfile* find_device(std::string_view name) const;

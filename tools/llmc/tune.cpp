@@ -1,0 +1,303 @@
+// llmc tune: chooses a device's mat-vec tunings from measurements and writes them into chips.json.
+//
+// The measurements come from `llmc kernel-check BUNDLE --perf --results FILE` on the device, run on
+// a check suite built with the candidate tunings (`llmc build --check-suite --perf-shapes --tuning
+// R,W,V,U ...`). For each weight type, every tuning measured on all of its benchmark shapes is a
+// candidate; the one with the best mean share of the copy bandwidth (product alone, CUDA graph) is
+// the type's entry, and a shape class (tall, wide, square) whose own best beats that entry there by
+// at least --margin points gets a by_shape entry. A type whose best is the chip's own entry gets no
+// device entry (an existing one is removed). Without --chips the entries are printed as JSON.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "llmc/ggml_types.h"
+#include "llmc/targets/device_catalog.h"
+#include "llmc/weight_layout.h"
+
+namespace llmc::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+struct TuneOptions {
+  std::vector<std::string> results;
+  std::string device;
+  std::string chips;  // chips.json to update in place; empty: print the entries
+  double margin = 2.0;
+};
+
+[[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
+
+// rows_per_block, warps, vector_width, unroll.
+using Tuning = std::tuple<int, int, int, int>;
+using Shape = std::pair<int64_t, int64_t>;  // rows, cols
+
+std::string tuning_text(const Tuning& t) {
+  return fmt::format("{},{},{},{}", std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t));
+}
+
+struct Measurements {
+  std::string device;                                                    // as the driver names it
+  double copy_gbps = 0;                                                  // the last copy measured
+  std::map<std::string, std::map<Shape, std::map<Tuning, double>>> pct;  // quant -> shape -> tuning -> %
+};
+
+template <typename T>
+T field(const json& j, const char* key, const std::string& where) {
+  if (!j.contains(key)) fail(fmt::format("{}: missing field '{}'", where, key));
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    fail(fmt::format("{}: field '{}' has the wrong type", where, key));
+  }
+}
+
+// The records of `path` that speak for `chip` as a runtime would use it: its dot method, the
+// layout GPUs take, one vector, kernels that passed their check.
+void read_results(const std::string& path, const targets::ChipInfo& chip, Measurements& m) {
+  std::ifstream in(path);
+  if (!in) fail(fmt::format("{}: cannot open", path));
+  json file;
+  try {
+    file = json::parse(in);
+  } catch (const json::exception& e) {
+    fail(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+  if (file.value("schema", "") != "llmc.kernel-perf/1")
+    fail(fmt::format("{}: schema: expected \"llmc.kernel-perf/1\" (llmc kernel-check --perf --results)", path));
+  if (m.device.empty()) m.device = file.value("device", "");
+  const json results = field<json>(file, "results", path);
+  if (!results.is_array()) fail(fmt::format("{}: results: expected an array", path));
+  const std::string method = chip.has_int8_dot ? "int8" : "f32";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const json& r = results[i];
+    const std::string at = fmt::format("{}: results[{}]", path, i);
+    if (field<std::string>(r, "chip", at) != chip.arch || !field<bool>(r, "passed", at)) continue;
+    if (field<int64_t>(r, "batch", at) != 1 || field<std::string>(r, "method", at) != method) continue;
+    const std::string quant = field<std::string>(r, "quant", at);
+    const auto type = ggml_type_from_name(quant);
+    if (!type) fail(fmt::format("{}: quant '{}' is not a ggml type", at, quant));
+    const std::string layout = row_planar_fields(*type).empty() ? "blocks" : "row_planar";
+    if (field<std::string>(r, "layout", at) != layout) continue;
+    const json t = field<json>(r, "tuning", at);
+    const Tuning tuning{field<int>(t, "rows_per_block", at), field<int>(t, "warps", at), field<int>(t, "vector_width", at),
+                        field<int>(t, "unroll", at)};
+    const Shape shape{field<int64_t>(r, "rows", at), field<int64_t>(r, "cols", at)};
+    if (shape.first < 1 || shape.second < 1) fail(fmt::format("{}: rows and cols must be positive", at));
+    const double pct = field<double>(r, "product_pct", at);
+    if (!(pct > 0 && pct < 1000)) fail(fmt::format("{}: product_pct {} is not a share of the copy", at, pct));
+    double& slot = m.pct[quant][shape][tuning];
+    slot = std::max(slot, pct);  // a tuning measured twice (two runs): its better run
+    m.copy_gbps = field<double>(r, "copy_gbps", at);
+  }
+}
+
+struct Choice {
+  Tuning tuning;
+  double mean = 0;
+};
+
+// The best of `candidates` by mean share over `shapes`.
+Choice best(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
+            const std::set<Tuning>& candidates) {
+  Choice choice;
+  for (const Tuning& t : candidates) {
+    double sum = 0;
+    for (const Shape& s : shapes) sum += by_shape.at(s).at(t);
+    const double mean = sum / static_cast<double>(shapes.size());
+    if (mean > choice.mean) choice = {t, mean};
+  }
+  return choice;
+}
+
+double mean_of(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
+               const Tuning& t) {
+  double sum = 0;
+  for (const Shape& s : shapes) sum += by_shape.at(s).at(t);
+  return sum / static_cast<double>(shapes.size());
+}
+
+std::string shares(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
+                   const Tuning& t) {
+  std::string text;
+  for (const Shape& s : shapes) text += fmt::format("{}{:.1f}", text.empty() ? "" : " / ", by_shape.at(s).at(t));
+  return text;
+}
+
+std::string shape_list(const std::vector<Shape>& shapes) {
+  std::string text;
+  for (const Shape& s : shapes) text += fmt::format("{}{}x{}", text.empty() ? "" : ", ", s.first, s.second);
+  return text;
+}
+
+std::string today() {
+  const auto now = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+  const std::chrono::year_month_day date{now};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                     static_cast<unsigned>(date.day()));
+}
+
+json entry_json(const Tuning& t, const std::string& rationale) {
+  return {{"rows_per_block", std::get<0>(t)},
+          {"warps_per_block", std::get<1>(t)},
+          {"vector_width", std::get<2>(t)},
+          {"unroll", std::get<3>(t)},
+          {"rationale", rationale}};
+}
+
+// The device's entries, by type: an entry, or null where the chip's own entry is the best.
+json choose(const Measurements& m, const targets::ChipInfo& chip, const std::string& device, double margin) {
+  json entries = json::object();
+  const std::string where = fmt::format("Measured by llmc tune on {} ({}, product alone in CUDA graph replay, % of a "
+                                        "{:.0f} GB/s device-to-device copy's read + write rate)",
+                                        m.device.empty() ? device : m.device, today(), m.copy_gbps);
+  for (const auto& [quant, by_shape] : m.pct) {
+    std::vector<Shape> shapes;
+    for (const auto& [shape, tunings] : by_shape) shapes.push_back(shape);
+    // Candidates: tunings measured on every shape of the type.
+    std::set<Tuning> candidates;
+    for (const auto& [t, pct] : by_shape.begin()->second) {
+      bool everywhere = true;
+      for (const auto& [shape, tunings] : by_shape) everywhere = everywhere && tunings.contains(t);
+      if (everywhere) candidates.insert(t);
+    }
+    if (candidates.empty()) {
+      fmt::print("{:<7} no tuning was measured on every shape ({}); skipped\n", quant, shape_list(shapes));
+      continue;
+    }
+    const Choice overall = best(by_shape, shapes, candidates);
+    const auto& own = chip.qmatvec_for(quant);
+    const Tuning chip_tuning{own.rows_per_block, own.warps_per_block, own.vector_width, own.unroll};
+    const bool chip_measured = candidates.contains(chip_tuning);
+    std::string rationale = fmt::format("{}: {} of {} tunings, {} at {}", where, tuning_text(overall.tuning),
+                                        candidates.size(), shares(by_shape, shapes, overall.tuning), shape_list(shapes));
+    if (chip_measured && chip_tuning != overall.tuning)
+      rationale += fmt::format(", against {} for the chip's {}", shares(by_shape, shapes, chip_tuning),
+                               tuning_text(chip_tuning));
+    rationale += ".";
+    fmt::print("{:<7} {:<10} {:>6.1f}%  {}\n", quant, tuning_text(overall.tuning), overall.mean,
+               shares(by_shape, shapes, overall.tuning));
+
+    json by_class = json::object();
+    std::map<std::string, std::vector<Shape>> classes;
+    for (const Shape& s : shapes) classes[std::string(targets::matrix_shape_class(s.first, s.second))].push_back(s);
+    for (const auto& [name, members] : classes) {
+      const Choice winner = best(by_shape, members, candidates);
+      const double base = mean_of(by_shape, members, overall.tuning);
+      if (winner.tuning == overall.tuning || winner.mean - base < margin) continue;
+      by_class[name] = entry_json(
+          winner.tuning, fmt::format("{}: {} for {} matrices, {} at {}, against {} for {}.", where,
+                                     tuning_text(winner.tuning), name, shares(by_shape, members, winner.tuning),
+                                     shape_list(members), shares(by_shape, members, overall.tuning),
+                                     tuning_text(overall.tuning)));
+      fmt::print("  {:<6} {:<10} {:>6.1f}%  ({:.1f}% with {})\n", name, tuning_text(winner.tuning), winner.mean, base,
+                 tuning_text(overall.tuning));
+    }
+    if (overall.tuning == chip_tuning && by_class.empty()) {
+      fmt::print("  the chip's own entry; no device entry\n");
+      entries[quant] = nullptr;
+      continue;
+    }
+    json entry = entry_json(overall.tuning, rationale);
+    if (!by_class.empty()) entry["by_shape"] = by_class;
+    entries[quant] = entry;
+  }
+  return entries;
+}
+
+// Puts `entries` into chips.json's by_device entry of `device`, checks the result loads, and
+// replaces the file (whole, or not at all).
+void update_chips(const std::string& path, const std::string& arch, const std::string& device, const json& entries) {
+  std::ifstream in(path);
+  if (!in) fail(fmt::format("{}: cannot open", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  json chips;
+  try {
+    chips = json::parse(text.str());
+  } catch (const json::exception& e) {
+    fail(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+  json* qmatvec = nullptr;
+  for (json& c : chips["chips"])
+    if (c.value("arch", "") == arch) qmatvec = &c["qmatvec"];
+  if (!qmatvec) fail(fmt::format("{}: no chip with arch {}", path, arch));
+  json& mine = (*qmatvec)["by_device"][device];
+  for (const auto& [quant, entry] : entries.items()) {
+    if (entry.is_null()) {
+      mine.erase(quant);
+    } else {
+      mine[quant] = entry;
+    }
+  }
+  if (mine.empty()) (*qmatvec)["by_device"].erase(device);
+  if ((*qmatvec)["by_device"].empty()) qmatvec->erase("by_device");
+  const std::string updated = chips.dump(2) + "\n";
+  targets::DeviceCatalog::with_chips({path, updated});  // throws TargetDataError naming the problem
+  const fs::path temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << updated;
+    if (!out) fail(fmt::format("{}: cannot write", temporary.string()));
+  }
+  fs::rename(temporary, path);
+  fmt::print("updated {} (chips[{}].qmatvec.by_device.{})\n", path, arch, device);
+}
+
+int run_tune(const TuneOptions& o) {
+  const auto& catalog = targets::DeviceCatalog::builtin();
+  const targets::DeviceProfile* device = catalog.find_device(o.device);
+  if (!device) {
+    std::string hint;
+    for (const std::string& name : catalog.similar_device_names(o.device)) hint += (hint.empty() ? " (did you mean " : ", ") + name;
+    fail(fmt::format("--device: '{}' is not a device profile{}", o.device, hint.empty() ? "" : hint + "?)"));
+  }
+  const targets::ChipInfo* chip = catalog.find_chip(device->arch);
+  if (!chip || device->is_cpu())
+    fail(fmt::format("--device: {} has no GPU code generator to tune", o.device));
+  Measurements m;
+  for (const std::string& path : o.results) read_results(path, *chip, m);
+  if (m.pct.empty())
+    fail(fmt::format("no measurements of {} kernels ({} method, batch 1, GPU layout, passed) in the results",
+                     chip->arch, chip->has_int8_dot ? "int8" : "f32"));
+  const json entries = choose(m, *chip, o.device, o.margin);
+  if (o.chips.empty()) {
+    fmt::print("{}\n", json{{o.device, entries}}.dump(2));
+  } else {
+    update_chips(o.chips, chip->arch, o.device, entries);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_tune(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<TuneOptions>();
+  CLI::App* sub = app.add_subcommand("tune", "Choose a device's mat-vec tunings from kernel-check measurements");
+  sub->add_option("results", o->results, "Measurements: llmc kernel-check BUNDLE --perf --results FILE.json")
+      ->required();
+  sub->add_option("-d,--device", o->device, "The device profile they were measured on (h200, p104-100, ...)")
+      ->required();
+  sub->add_option("--chips", o->chips, "chips.json to update (its by_device entries); without it, print them");
+  sub->add_option("--margin", o->margin, "Points a shape class's best must gain to get its own entry")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  sub->callback([o, &exit_code] { exit_code = run_tune(*o); });
+}
+
+}  // namespace llmc::cli
