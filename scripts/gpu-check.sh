@@ -10,7 +10,7 @@
 # A packed DIR is self-contained: a runtime-only llmc (no LLVM/MLIR inside), the shared libraries
 # it needs beyond glibc and libstdc++, and the two suite bundles. Pack on a build machine, copy DIR
 # to the GPU machine, run there. Without a driver the run prints why and reports the kernels as
-# skipped (exit 0).
+# skipped (exit 0). The GPU measurements land in DIR/results-CHIP.json, the input of `llmc tune`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,7 +56,8 @@ run() {
   for chip in "${chips[@]}"; do
     echo "== $chip suite"
     LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-      "$dir/bin/llmc" kernel-check "$dir/suite-$chip.llmc" --perf --iterations "${ITERATIONS:-200}" || status=$?
+      "$dir/bin/llmc" kernel-check "$dir/suite-$chip.llmc" --perf --iterations "${ITERATIONS:-200}" \
+      --results "$dir/results-$chip.json" || status=$?
   done
   return "$status"
 }
