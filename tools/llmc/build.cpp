@@ -40,6 +40,7 @@ struct BuildOptions {
   std::vector<std::string> kernels;
   bool check_suite = false;
   bool perf_shapes = false;
+  bool more_shapes = false;  // --more-shapes: a second model's shapes for tuning sweeps
   std::vector<std::string> quants;
   std::string output;
   std::string cache_dir;
@@ -63,6 +64,9 @@ struct SuiteShape {
 constexpr SuiteShape kCheckShapes[] = {{67, 256, 1}, {128, 1024, 2}, {300, 4096, 1}, {33, 2816, 3}, {16, 512, 8}};
 // The benchmark shapes (rows x cols) of an 8B decoder: attention, feed-forward up and down.
 constexpr SuiteShape kPerfShapes[] = {{4096, 4096, 1}, {4096, 14336, 1}, {14336, 4096, 1}};
+// A second decoder's (a 14B: 5120 wide, 17408 feed-forward), so that a tuning sweep sees more than
+// one matrix per shape class (a tuning can win on one width and lose on another).
+constexpr SuiteShape kMoreShapes[] = {{5120, 5120, 1}, {5120, 17408, 1}, {17408, 5120, 1}};
 constexpr GgmlType kPerfTypes[] = {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0};
 // Tunings besides the chip default: many rows per workgroup, and the one the benchmark runs.
 constexpr compiler::TuningValues kManyRows{16, 4, 4, 2};
@@ -222,7 +226,7 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
   return tuning;
 }
 
-std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants, bool perf, bool gpu,
+std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants, bool perf, bool more_shapes, bool gpu,
                                          const std::vector<compiler::TuningValues>& perf_tunings) {
   std::vector<GgmlType> types;
   if (quants.empty()) {
@@ -293,10 +297,12 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
     for (GgmlType type : kMatMulPerfTypes)
       if (std::find(types.begin(), types.end(), type) != types.end())
         add_matmul(type, kMatMulPerfShape, std::nullopt, "chip default");
+  std::vector<SuiteShape> perf_shapes(std::begin(kPerfShapes), std::end(kPerfShapes));
+  if (more_shapes) perf_shapes.insert(perf_shapes.end(), std::begin(kMoreShapes), std::end(kMoreShapes));
   if (perf)
     for (GgmlType type : kPerfTypes)
       if (std::find(types.begin(), types.end(), type) != types.end())
-        for (const SuiteShape& shape : kPerfShapes) {
+        for (const SuiteShape& shape : perf_shapes) {
           add(type, shape, true, std::nullopt, "chip default");
           if (!gpu) continue;
           if (perf_tunings.empty()) add(type, shape, true, kPerfTuning, "benchmark tuning");
@@ -328,6 +334,7 @@ int run_build(const BuildOptions& o) {
   if (!o.plan.empty() && o.model.empty()) usage("--plan needs MODEL.gguf");
   if (o.plan.empty() && o.targets.empty()) usage("give --target CHIP (or --plan plan.json)");
   if (o.perf_shapes && !o.check_suite) usage("--perf-shapes goes with --check-suite");
+  if (o.more_shapes && !o.perf_shapes) usage("--more-shapes goes with --perf-shapes");
 
   std::optional<compiler::TuningValues> tuning;
   std::vector<compiler::TuningValues> perf_tunings;
@@ -387,7 +394,7 @@ int run_build(const BuildOptions& o) {
   for (const std::string& chip : usable) {
     ChipRequest request{chip, {}};
     if (o.check_suite) {
-      request.kernels = suite_kernels(o.quants, o.perf_shapes, chip != "x86-64", perf_tunings);
+      request.kernels = suite_kernels(o.quants, o.perf_shapes, o.more_shapes, chip != "x86-64", perf_tunings);
       std::vector<GgmlType> quant_types;
       for (const std::string& name : o.quants) quant_types.push_back(parse_type(name, "--quant"));
       for (KernelRequest& op : suite_op_kernels(quant_types)) request.kernels.push_back(std::move(op));
@@ -431,6 +438,8 @@ void register_build(CLI::App& app, int& exit_code) {
   sub->add_option("--kernel", o->kernels, "Build this kernel instead of a model's: TYPE:ROWSxCOLS[:bBATCH] (repeatable)");
   sub->add_flag("--check-suite", o->check_suite, "Build the kernel-check suite: every type, several shapes");
   sub->add_flag("--perf-shapes", o->perf_shapes, "With --check-suite: add the benchmark shapes (4096x4096, 4096x14336, 14336x4096)");
+  sub->add_flag("--more-shapes", o->more_shapes,
+                "With --perf-shapes: also 5120x5120, 5120x17408, 17408x5120 (for tuning sweeps)");
   sub->add_option("--quant", o->quants, "With --check-suite: only these types (repeatable)");
   sub->add_option("-o,--output", o->output, "Bundle directory to write (OUT.llmc)");
   sub->add_option("--cache-dir", o->cache_dir, "Kernel cache (default $LLMC_CACHE_DIR, $XDG_CACHE_HOME/llmc or ~/.cache/llmc)");

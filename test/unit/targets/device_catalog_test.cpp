@@ -212,24 +212,24 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     }
   }
   EXPECT_GE(entries, 1u);
-  // The H200 takes several rows per workgroup for Q4_0, Q4_K and Q8_0 (written by llmc tune), the
-  // H100 the chip's one.
+  // The H200's entries (written by llmc tune): two rows per single-warp workgroup for Q4_0, Q4_K
+  // and Q8_0, other geometry for wide matrices; the H100 takes the chip's.
   const ChipInfo& sm90 = *catalog().find_chip("sm_90");
-  EXPECT_EQ(sm90.qmatvec_for("q4_K", "h200").rows_per_block, 4);
-  EXPECT_EQ(sm90.qmatvec_for("q8_0", "h200").warps_per_block, 8);
-  // Shape classes: the H200's plain Q4_0 entry for tall matrices, its by_shape entry for wide
-  // ones, and the type's entry where the device has none.
   EXPECT_EQ(matrix_shape_class(14336, 4096), "tall");
   EXPECT_EQ(matrix_shape_class(4096, 14336), "wide");
   EXPECT_EQ(matrix_shape_class(4096, 4096), "square");
-  EXPECT_EQ(&sm90.qmatvec_for("q4_0", "h200", "tall"), &sm90.qmatvec_for("q4_0", "h200"));
-  EXPECT_EQ(sm90.qmatvec_for("q4_0", "h200", "tall").warps_per_block, 1);
-  EXPECT_EQ(sm90.qmatvec_for("q4_0", "h200", "wide").warps_per_block, 8);
-  EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h100", "wide"), &sm90.qmatvec_for("q6_K"));
-  EXPECT_EQ(sm90.qmatvec_for("q8_0", "h100").warps_per_block, sm90.qmatvec_for("q8_0").warps_per_block);
-  EXPECT_EQ(sm90.qmatvec_for("q4_K", "h100").rows_per_block, 1);
-  // Types without an H100 entry take the type's, for every shape.
-  EXPECT_EQ(&sm90.qmatvec_for("q6_K", "h100", "square"), &sm90.qmatvec_for("q6_K"));
+  for (const char* quant : {"q4_0", "q4_K", "q8_0"}) {
+    SCOPED_TRACE(quant);
+    EXPECT_EQ(sm90.qmatvec_for(quant, "h200").rows_per_block, 2);
+    EXPECT_EQ(sm90.qmatvec_for(quant, "h200").warps_per_block, 1);
+    EXPECT_EQ(&sm90.qmatvec_for(quant, "h200", "tall"), &sm90.qmatvec_for(quant, "h200"));
+    EXPECT_NE(&sm90.qmatvec_for(quant, "h200", "wide"), &sm90.qmatvec_for(quant, "h200"));
+    EXPECT_EQ(sm90.qmatvec_for(quant, "h200", "wide").warps_per_block, 8);
+    EXPECT_EQ(&sm90.qmatvec_for(quant, "h100", "wide"), &sm90.qmatvec_for(quant));
+  }
+  // Q6_K: the type's entry, except for wide matrices.
+  EXPECT_EQ(sm90.qmatvec_for("q6_K", "h200").warps_per_block, sm90.qmatvec_for("q6_K").warps_per_block);
+  EXPECT_EQ(sm90.qmatvec_for("q6_K", "h200", "wide").warps_per_block, 1);
 }
 
 TEST(DeviceCatalog, PcieTable) {
