@@ -5,14 +5,18 @@
 // R,W,V,U ...`). For each weight type, every tuning measured on all of its benchmark shapes is a
 // candidate; the one with the best mean share of the copy bandwidth (product alone, CUDA graph) is
 // the type's entry, and a shape class (tall, wide, square) whose own best beats that entry there by
-// at least --margin points gets a by_shape entry. A type whose best is the chip's own entry gets no
-// device entry (an existing one is removed). Without --chips the entries are printed as JSON.
+// at least --margin points gets a by_shape entry. No entry may lose more than --max-loss points on
+// any measured shape against what it replaces (the type's entry against the chip's, where that was
+// measured; a class's entry against the type's): a mean can hide one shape where a tuning
+// collapses. A type whose best is the chip's own entry gets no device entry (an existing one is
+// removed). Without --chips the entries are printed as JSON.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -39,6 +43,7 @@ struct TuneOptions {
   std::string device;
   std::string chips;  // chips.json to update in place; empty: print the entries
   double margin = 2.0;
+  double max_loss = 10.0;
 };
 
 [[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
@@ -112,11 +117,17 @@ struct Choice {
   double mean = 0;
 };
 
-// The best of `candidates` by mean share over `shapes`.
+// The best of `candidates` by mean share over `shapes`, among those that lose at most `max_loss`
+// points on every one of them against `baseline` (when given).
 Choice best(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
-            const std::set<Tuning>& candidates) {
+            const std::set<Tuning>& candidates, const std::optional<Tuning>& baseline = std::nullopt,
+            double max_loss = 0) {
   Choice choice;
   for (const Tuning& t : candidates) {
+    bool safe = true;
+    if (baseline)
+      for (const Shape& s : shapes) safe = safe && by_shape.at(s).at(t) >= by_shape.at(s).at(*baseline) - max_loss;
+    if (!safe) continue;
     double sum = 0;
     for (const Shape& s : shapes) sum += by_shape.at(s).at(t);
     const double mean = sum / static_cast<double>(shapes.size());
@@ -161,7 +172,8 @@ json entry_json(const Tuning& t, const std::string& rationale) {
 }
 
 // The device's entries, by type: an entry, or null where the chip's own entry is the best.
-json choose(const Measurements& m, const targets::ChipInfo& chip, const std::string& device, double margin) {
+json choose(const Measurements& m, const targets::ChipInfo& chip, const std::string& device, double margin,
+            double max_loss) {
   json entries = json::object();
   const std::string where = fmt::format("Measured by llmc tune on {} ({}, product alone in CUDA graph replay, % of a "
                                         "{:.0f} GB/s device-to-device copy's read + write rate)",
@@ -180,10 +192,11 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
       fmt::print("{:<7} no tuning was measured on every shape ({}); skipped\n", quant, shape_list(shapes));
       continue;
     }
-    const Choice overall = best(by_shape, shapes, candidates);
     const auto& own = chip.qmatvec_for(quant);
     const Tuning chip_tuning{own.rows_per_block, own.warps_per_block, own.vector_width, own.unroll};
     const bool chip_measured = candidates.contains(chip_tuning);
+    const Choice overall = best(by_shape, shapes, candidates,
+                                chip_measured ? std::optional<Tuning>(chip_tuning) : std::nullopt, max_loss);
     std::string rationale = fmt::format("{}: {} of {} tunings, {} at {}", where, tuning_text(overall.tuning),
                                         candidates.size(), shares(by_shape, shapes, overall.tuning), shape_list(shapes));
     if (chip_measured && chip_tuning != overall.tuning)
@@ -197,7 +210,7 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
     std::map<std::string, std::vector<Shape>> classes;
     for (const Shape& s : shapes) classes[std::string(targets::matrix_shape_class(s.first, s.second))].push_back(s);
     for (const auto& [name, members] : classes) {
-      const Choice winner = best(by_shape, members, candidates);
+      const Choice winner = best(by_shape, members, candidates, overall.tuning, max_loss);
       const double base = mean_of(by_shape, members, overall.tuning);
       if (winner.tuning == overall.tuning || winner.mean - base < margin) continue;
       by_class[name] = entry_json(
@@ -275,7 +288,7 @@ int run_tune(const TuneOptions& o) {
   if (m.pct.empty())
     fail(fmt::format("no measurements of {} kernels ({} method, batch 1, GPU layout, passed) in the results",
                      chip->arch, chip->has_int8_dot ? "int8" : "f32"));
-  const json entries = choose(m, *chip, o.device, o.margin);
+  const json entries = choose(m, *chip, o.device, o.margin, o.max_loss);
   if (o.chips.empty()) {
     fmt::print("{}\n", json{{o.device, entries}}.dump(2));
   } else {
@@ -295,6 +308,10 @@ void register_tune(CLI::App& app, int& exit_code) {
       ->required();
   sub->add_option("--chips", o->chips, "chips.json to update (its by_device entries); without it, print them");
   sub->add_option("--margin", o->margin, "Points a shape class's best must gain to get its own entry")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  sub->add_option("--max-loss", o->max_loss,
+                  "Points an entry may lose on any measured shape against what it replaces")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   sub->callback([o, &exit_code] { exit_code = run_tune(*o); });
