@@ -638,6 +638,8 @@ void QuantDecoder::setLayout(QuantType type, mlir::llmc::WeightLayout layout, in
   if (layout_ == mlir::llmc::WeightLayout::RowPlanar)
     for (const llmc::BlockField& field : llmc::row_planar_fields(static_cast<llmc::GgmlType>(type)))
       fields_.push_back({field.offset, field.bytes});
+  // The file's layout is the same scheme with one field, the whole block.
+  if (fields_.empty()) fields_.push_back({0, blockBytes_});
 }
 
 const QuantDecoder::Field& QuantDecoder::fieldOf(int64_t offset) const {
@@ -646,21 +648,17 @@ const QuantDecoder::Field& QuantDecoder::fieldOf(int64_t offset) const {
   llvm::report_fatal_error("QuantDecoder: block offset past the last field");
 }
 
+// Byte `offset` of a block sits in the run of its field: the row's first byte, then the runs of the
+// fields before it (blocksPerRow x field offset), then this block's share of the run.
 Value QuantDecoder::at(KernelIRBuilder& kb, const BlockRef& block, int64_t offset, Value within) const {
-  Value address;
-  if (fields_.empty()) {
-    address = kb.add(kb.add(block.rowStart, kb.mul(block.index, blockBytes_)), offset);
-  } else {
-    const Field& field = fieldOf(offset);
-    address = kb.add(kb.add(block.rowStart, kb.mul(block.index, field.bytes)),
-                     blocksPerRow_ * field.offset + (offset - field.offset));
-  }
+  const Field& field = fieldOf(offset);
+  Value address = kb.add(kb.add(block.rowStart, kb.mul(block.index, field.bytes)),
+                         blocksPerRow_ * field.offset + (offset - field.offset));
   return within ? kb.add(address, within) : address;
 }
 
 int64_t QuantDecoder::alignAt(int64_t offset, int64_t withinAlign) const {
-  // Rows start at multiples of the row's bytes (with 0 meaning rows of unknown length).
-  if (fields_.empty()) return commonAlign({rowBytes_, blockBytes_, offset, withinAlign});
+  // Rows start at multiples of the row's bytes.
   const Field& field = fieldOf(offset);
   return commonAlign({rowBytes_, blocksPerRow_ * field.offset, field.bytes, offset - field.offset, withinAlign});
 }

@@ -90,7 +90,8 @@ class QuantDecoder {
   const Field& fieldOf(int64_t offset) const;
 
   mlir::llmc::WeightLayout layout_ = mlir::llmc::WeightLayout::Blocks;
-  llvm::SmallVector<Field> fields_;  // empty: blocks stay whole
+  // The runs of a block a row stores apart, in order: row_planar's fields, or the whole block.
+  llvm::SmallVector<Field, 4> fields_;
   int64_t blocksPerRow_ = 0;
   int64_t rowBytes_ = 0;
   int64_t blockValues_;

@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_io.h"
 #include "commands.h"
 #include "kernel_check_ops.h"
 #include "llmc/cuda_driver.h"
@@ -91,16 +92,6 @@ struct Chip {
   std::vector<json> op_kernels;  // every other op (kernel_check_ops.cpp)
 };
 
-template <typename T>
-T field(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) throw std::runtime_error(fmt::format("{}: missing field '{}'", where, key));
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw std::runtime_error(fmt::format("{}: field '{}' has the wrong type", where, key));
-  }
-}
-
 std::vector<Chip> read_manifest(const fs::path& bundle) {
   const fs::path path = bundle / "manifest.json";
   std::ifstream in(path);
@@ -115,48 +106,48 @@ std::vector<Chip> read_manifest(const fs::path& bundle) {
   if (manifest.value("schema", "") != "llmc.bundle/1")
     throw std::runtime_error(fmt::format("{}: schema: expected \"llmc.bundle/1\"", where));
   std::vector<Chip> chips;
-  for (const json& c : field<json>(manifest, "chips", where)) {
+  for (const json& c : json_field<json>(manifest, "chips", where)) {
     Chip chip;
-    chip.chip = field<std::string>(c, "chip", where);
-    chip.file = field<std::string>(c, "file", where);
-    chip.format = field<std::string>(c, "format", where);
-    for (const json& k : field<json>(c, "kernels", where)) {
+    chip.chip = json_field<std::string>(c, "chip", where);
+    chip.file = json_field<std::string>(c, "file", where);
+    chip.format = json_field<std::string>(c, "format", where);
+    for (const json& k : json_field<json>(c, "kernels", where)) {
       if (opcheck::is_op_kernel(k)) {
         chip.op_kernels.push_back(k);
         continue;
       }
       Kernel kernel;
-      kernel.name = field<std::string>(k, "name", where);
+      kernel.name = json_field<std::string>(k, "name", where);
       const std::string at = fmt::format("{}: kernel {}", where, kernel.name);
-      kernel.quant = field<std::string>(k, "quant", at);
+      kernel.quant = json_field<std::string>(k, "quant", at);
       auto type = ggml_type_from_name(kernel.quant);
       if (!type) throw std::runtime_error(fmt::format("{}: quant '{}' is not a ggml type", at, kernel.quant));
       kernel.type = *type;
-      kernel.rows = field<int64_t>(k, "rows", at);
-      kernel.cols = field<int64_t>(k, "cols", at);
-      kernel.batch = field<int64_t>(k, "batch", at);
-      kernel.method = field<std::string>(k, "method", at);
+      kernel.rows = json_field<int64_t>(k, "rows", at);
+      kernel.cols = json_field<int64_t>(k, "cols", at);
+      kernel.batch = json_field<int64_t>(k, "batch", at);
+      kernel.method = json_field<std::string>(k, "method", at);
       kernel.tuning = k.value("tuning", json::object());
-      for (const json& p : field<json>(k, "params", at)) {
-        const std::string role = field<std::string>(p, "role", at);
+      for (const json& p : json_field<json>(k, "params", at)) {
+        const std::string role = json_field<std::string>(p, "role", at);
         if (role == "weights") {
-          kernel.weight_bytes = field<int64_t>(p, "bytes", at);
+          kernel.weight_bytes = json_field<int64_t>(p, "bytes", at);
           kernel.layout = opcheck::weights_layout(p, at);
         }
-        if (role == "scratch") kernel.scratch_bytes = field<int64_t>(p, "bytes", at);
+        if (role == "scratch") kernel.scratch_bytes = json_field<int64_t>(p, "bytes", at);
       }
       const auto row_bytes = ggml_row_bytes(kernel.type, static_cast<uint64_t>(kernel.cols));
       if (!row_bytes || kernel.rows < 1 || kernel.batch < 1 ||
           kernel.weight_bytes != static_cast<int64_t>(*row_bytes) * kernel.rows)
         throw std::runtime_error(fmt::format("{}: weights bytes do not match {} x {} {}", at, kernel.rows, kernel.cols,
                                              kernel.quant));
-      for (const json& l : field<json>(k, "launches", at)) {
+      for (const json& l : json_field<json>(k, "launches", at)) {
         Launch launch;
-        launch.function = field<std::string>(l, "function", at);
-        launch.args = field<std::vector<std::string>>(l, "args", at);
+        launch.function = json_field<std::string>(l, "function", at);
+        launch.args = json_field<std::vector<std::string>>(l, "args", at);
         if (l.contains("grid")) {
-          launch.grid = field<std::vector<unsigned>>(l, "grid", at).at(0);
-          launch.block = field<std::vector<unsigned>>(l, "block", at).at(0);
+          launch.grid = json_field<std::vector<unsigned>>(l, "grid", at).at(0);
+          launch.block = json_field<std::vector<unsigned>>(l, "block", at).at(0);
           launch.shared_bytes = l.value("dynamic_shared_bytes", 0u);
         }
         launch.rows_per_step = l.value("rows_per_step", int64_t{1});
@@ -602,13 +593,7 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
 // The perf records as `llmc tune` reads them (schema llmc.kernel-perf/1), written whole or not at all.
 void write_results(const std::string& path, const Tally& tally) {
   const json results = {{"schema", "llmc.kernel-perf/1"}, {"device", tally.device}, {"results", tally.results}};
-  const fs::path temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary);
-    out << results.dump(2) << "\n";
-    if (!out) throw std::runtime_error(fmt::format("{}: cannot write", temporary.string()));
-  }
-  fs::rename(temporary, path);
+  write_atomically(path, results.dump(2) + "\n");
   fmt::print("kernel-check: {} perf records -> {}\n", tally.results.size(), path);
 }
 

@@ -1,5 +1,7 @@
 #include "kernel_check_ops.h"
 
+#include "cli_io.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -121,16 +123,6 @@ struct OpKernel {
   const Param& param(const std::string& param) const { return params[param_index(param)]; }
 };
 
-template <typename T>
-T field(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) throw std::runtime_error(fmt::format("{}: missing field '{}'", where, key));
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw std::runtime_error(fmt::format("{}: field '{}' has the wrong type", where, key));
-  }
-}
-
 Param buffer(std::string name, std::string role, std::string dtype, std::vector<int64_t> shape) {
   return {std::move(name), std::move(role), std::move(dtype), std::move(shape), false};
 }
@@ -180,83 +172,83 @@ std::vector<Param> expected_params(const OpKernel& k, const std::string& at) {
 
 OpKernel parse(const json& j) {
   OpKernel k;
-  k.name = field<std::string>(j, "name", "manifest kernel");
+  k.name = json_field<std::string>(j, "name", "manifest kernel");
   const std::string at = "kernel " + k.name;
-  k.op = field<std::string>(j, "op", at);
-  k.tokens = field<int64_t>(j, "tokens", at);
+  k.op = json_field<std::string>(j, "op", at);
+  k.tokens = json_field<int64_t>(j, "tokens", at);
   if (k.tokens < 1 || k.tokens > (1 << 20)) throw std::runtime_error(at + ": tokens out of range");
   auto positive = [&](int64_t value, const char* what) {
     if (value < 1 || value > (int64_t{1} << 31)) throw std::runtime_error(fmt::format("{}: {} out of range", at, what));
     return value;
   };
   if (k.op == "rope") {
-    k.mode = field<std::string>(j, "mode", at);
+    k.mode = json_field<std::string>(j, "mode", at);
     if (k.mode != "norm" && k.mode != "neox") throw std::runtime_error(at + ": rope mode must be norm or neox");
-    k.heads = positive(field<int64_t>(j, "heads", at), "heads");
-    k.head_dim = positive(field<int64_t>(j, "head_dim", at), "head_dim");
-    k.dims = positive(field<int64_t>(j, "dims", at), "dims");
-    k.freq_base = field<double>(j, "freq_base", at);
+    k.heads = positive(json_field<int64_t>(j, "heads", at), "heads");
+    k.head_dim = positive(json_field<int64_t>(j, "head_dim", at), "head_dim");
+    k.dims = positive(json_field<int64_t>(j, "dims", at), "dims");
+    k.freq_base = json_field<double>(j, "freq_base", at);
     if (k.dims % 2 != 0 || k.dims > k.head_dim)
       throw std::runtime_error(at + ": dims must be even and at most head_dim");
   } else if (k.op == "attention") {
-    if (field<std::string>(j, "kv_cache", at) != "f16") throw std::runtime_error(at + ": kv_cache must be f16");
-    k.heads = positive(field<int64_t>(j, "heads", at), "heads");
-    k.kv_heads = positive(field<int64_t>(j, "kv_heads", at), "kv_heads");
-    k.head_dim = positive(field<int64_t>(j, "head_dim", at), "head_dim");
-    k.n_ctx = positive(field<int64_t>(j, "n_ctx", at), "n_ctx");
-    k.scale = field<double>(j, "scale", at);
-    k.causal = field<bool>(j, "causal", at);
+    if (json_field<std::string>(j, "kv_cache", at) != "f16") throw std::runtime_error(at + ": kv_cache must be f16");
+    k.heads = positive(json_field<int64_t>(j, "heads", at), "heads");
+    k.kv_heads = positive(json_field<int64_t>(j, "kv_heads", at), "kv_heads");
+    k.head_dim = positive(json_field<int64_t>(j, "head_dim", at), "head_dim");
+    k.n_ctx = positive(json_field<int64_t>(j, "n_ctx", at), "n_ctx");
+    k.scale = json_field<double>(j, "scale", at);
+    k.causal = json_field<bool>(j, "causal", at);
     if (k.heads % k.kv_heads != 0 || k.n_ctx < k.tokens)
       throw std::runtime_error(at + ": heads must be a multiple of kv_heads, and the cache hold every query row");
   } else if (k.op == "embed") {
-    const std::string quant = field<std::string>(j, "quant", at);
+    const std::string quant = json_field<std::string>(j, "quant", at);
     auto type = ggml_type_from_name(quant);
     if (!type || !has_cpu_kernels(*type))
       throw std::runtime_error(fmt::format("{}: quant '{}' is not a ggml type with a reference", at, quant));
     k.quant = *type;
-    k.rows = positive(field<int64_t>(j, "rows", at), "rows");
-    k.cols = positive(field<int64_t>(j, "cols", at), "cols");
+    k.rows = positive(json_field<int64_t>(j, "rows", at), "rows");
+    k.cols = positive(json_field<int64_t>(j, "cols", at), "cols");
     if (!ggml_row_bytes(k.quant, static_cast<uint64_t>(k.cols)))
       throw std::runtime_error(at + ": cols is not a whole number of blocks");
   } else {
-    k.width = positive(field<int64_t>(j, "width", at), "width");
+    k.width = positive(json_field<int64_t>(j, "width", at), "width");
   }
-  if (k.op == "add" || k.op == "mul") k.broadcast = field<bool>(j, "broadcast", at);
-  if (k.op == "rms_norm") k.eps = field<double>(j, "eps", at);
-  if (k.op == "softmax") k.scale = field<double>(j, "scale", at);
+  if (k.op == "add" || k.op == "mul") k.broadcast = json_field<bool>(j, "broadcast", at);
+  if (k.op == "rms_norm") k.eps = json_field<double>(j, "eps", at);
+  if (k.op == "softmax") k.scale = json_field<double>(j, "scale", at);
   if (k.op == "kv_store") {
-    const std::string cache = field<std::string>(j, "kv_cache", at);
+    const std::string cache = json_field<std::string>(j, "kv_cache", at);
     const auto type = ggml_type_from_name(cache);
     if (!type || (*type != GgmlType::F16 && *type != GgmlType::Q8_0 && *type != GgmlType::Q4_0))
       throw std::runtime_error(fmt::format("{}: kv_cache '{}' (expected f16, q8_0 or q4_0)", at, cache));
     k.cache = *type;
-    k.n_ctx = positive(field<int64_t>(j, "n_ctx", at), "n_ctx");
+    k.n_ctx = positive(json_field<int64_t>(j, "n_ctx", at), "n_ctx");
     if (k.n_ctx < k.tokens) throw std::runtime_error(at + ": the cache holds fewer positions than tokens");
     if (!ggml_row_bytes(k.cache, static_cast<uint64_t>(k.width)))
       throw std::runtime_error(at + ": width is not a whole number of blocks");
   }
-  for (const json& p : field<json>(j, "params", at)) {
+  for (const json& p : json_field<json>(j, "params", at)) {
     Param param;
-    param.name = field<std::string>(p, "name", at);
-    param.role = field<std::string>(p, "role", at);
-    param.dtype = field<std::string>(p, "dtype", at);
-    if (param.role != "scalar") param.shape = field<std::vector<int64_t>>(p, "shape", at);
+    param.name = json_field<std::string>(p, "name", at);
+    param.role = json_field<std::string>(p, "role", at);
+    param.dtype = json_field<std::string>(p, "dtype", at);
+    if (param.role != "scalar") param.shape = json_field<std::vector<int64_t>>(p, "shape", at);
     param.partial = p.value("partial", false);
     if (k.op == "embed" && param.role == "weights") k.layout = weights_layout(p, at);
     k.params.push_back(param);
   }
   if (k.params != expected_params(k, at))
     throw std::runtime_error(fmt::format("{}: params do not match a {} of these attributes", at, k.op));
-  const json launches = field<json>(j, "launches", at);
+  const json launches = json_field<json>(j, "launches", at);
   if (!launches.is_array() || launches.size() != 1) throw std::runtime_error(at + ": expected one launch");
   const json& launch = launches[0];
-  k.function = field<std::string>(launch, "function", at);
-  k.args = field<std::vector<std::string>>(launch, "args", at);
+  k.function = json_field<std::string>(launch, "function", at);
+  k.args = json_field<std::vector<std::string>>(launch, "args", at);
   if (k.args.size() != k.params.size()) throw std::runtime_error(at + ": the launch must pass every parameter once");
   for (const std::string& arg : k.args) k.param_index(arg);
   if (launch.contains("grid")) {
-    k.grid = field<std::vector<unsigned>>(launch, "grid", at).at(0);
-    k.block = field<std::vector<unsigned>>(launch, "block", at).at(0);
+    k.grid = json_field<std::vector<unsigned>>(launch, "grid", at).at(0);
+    k.block = json_field<std::vector<unsigned>>(launch, "block", at).at(0);
   }
   return k;
 }
@@ -636,15 +628,15 @@ bool is_matmul(const json& entry) { return entry.value("op", "") == "qmatmul"; }
 
 MatMulKernel parse_matmul(const json& j) {
   MatMulKernel k;
-  k.name = field<std::string>(j, "name", "manifest kernel");
+  k.name = json_field<std::string>(j, "name", "manifest kernel");
   const std::string at = "kernel " + k.name;
-  const std::string quant = field<std::string>(j, "quant", at);
+  const std::string quant = json_field<std::string>(j, "quant", at);
   auto type = ggml_type_from_name(quant);
   if (!type || !has_cpu_kernels(*type))
     throw std::runtime_error(fmt::format("{}: quant '{}' is not a ggml type with a reference", at, quant));
   k.quant = *type;
   auto positive = [&](const char* key, int64_t limit) {
-    const auto value = field<int64_t>(j, key, at);
+    const auto value = json_field<int64_t>(j, key, at);
     if (value < 1 || value > limit) throw std::runtime_error(fmt::format("{}: {} out of range", at, key));
     return value;
   };
@@ -655,7 +647,7 @@ MatMulKernel parse_matmul(const json& j) {
   if (!row_bytes) throw std::runtime_error(at + ": cols is not a whole number of blocks");
   k.weight_bytes = k.rows * static_cast<int64_t>(*row_bytes);
   // The parameters a qmatmul has, exactly: buffers sized by the `tokens` argument.
-  const json params = field<json>(j, "params", at);
+  const json params = json_field<json>(j, "params", at);
   if (!params.is_array() || params.empty()) throw std::runtime_error(at + ": params must be a non-empty array");
   k.layout = weights_layout(params[0], at);
   json weights = {{"name", "w"}, {"role", "weights"}, {"dtype", "i8"}, {"bytes", k.weight_bytes}, {"align", 16}};
@@ -667,19 +659,19 @@ MatMulKernel parse_matmul(const json& j) {
       {{"name", "tokens"}, {"role", "scalar"}, {"dtype", "i64"}}};
   if (params != expected)
     throw std::runtime_error(fmt::format("{}: params do not match a qmatmul of {} x {} {}", at, k.rows, k.cols, quant));
-  const json launches = field<json>(j, "launches", at);
+  const json launches = json_field<json>(j, "launches", at);
   if (!launches.is_array() || launches.size() != 1) throw std::runtime_error(at + ": expected one launch");
   const json& launch = launches[0];
-  k.function = field<std::string>(launch, "function", at);
-  if (field<std::vector<std::string>>(launch, "args", at) != std::vector<std::string>{"w", "x", "y", "tokens"})
+  k.function = json_field<std::string>(launch, "function", at);
+  if (json_field<std::vector<std::string>>(launch, "args", at) != std::vector<std::string>{"w", "x", "y", "tokens"})
     throw std::runtime_error(at + ": the launch must pass w, x, y, tokens");
   if (launch.contains("grid")) {
-    const json grid = field<json>(launch, "grid", at);
+    const json grid = json_field<json>(launch, "grid", at);
     if (!grid.is_array() || grid.size() != 3 || !grid[0].is_number_unsigned() || !grid[1].is_null())
       throw std::runtime_error(at + ": grid must be [row tiles, null, 1]");
     k.grid_x = grid[0].get<unsigned>();
-    k.block = field<std::vector<unsigned>>(launch, "block", at).at(0);
-    k.tokens_per_workgroup = field<int64_t>(launch, "tokens_per_workgroup", at);
+    k.block = json_field<std::vector<unsigned>>(launch, "block", at).at(0);
+    k.tokens_per_workgroup = json_field<int64_t>(launch, "tokens_per_workgroup", at);
     if (k.tokens_per_workgroup < 1 || k.tokens_per_workgroup > k.max_tokens)
       throw std::runtime_error(at + ": tokens_per_workgroup out of range");
   }

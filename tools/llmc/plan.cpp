@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_io.h"
 #include "commands.h"
 #include "llmc/gguf.h"
 #include "llmc/model.h"
@@ -104,22 +105,6 @@ planner::PlanRequest to_request(const PlanOptions& o) {
   r.ubatch = o.ubatch;
   r.depth = o.depth;
   return r;
-}
-
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out.good()) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error(fmt::format("{}: cannot write", path));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(fmt::format("{}: cannot write", path));
-  }
 }
 
 int run_plan(const PlanOptions& o) {

@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_io.h"
 #include "commands.h"
 #include "llmc/ggml_types.h"
 #include "llmc/targets/device_catalog.h"
@@ -62,16 +63,6 @@ struct Measurements {
   std::map<std::string, std::map<Shape, std::map<Tuning, double>>> pct;  // quant -> shape -> tuning -> %
 };
 
-template <typename T>
-T field(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) fail(fmt::format("{}: missing field '{}'", where, key));
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    fail(fmt::format("{}: field '{}' has the wrong type", where, key));
-  }
-}
-
 // The records of `path` that speak for `chip` as a runtime would use it: its dot method, the
 // layout GPUs take, one vector, kernels that passed their check.
 void read_results(const std::string& path, const targets::ChipInfo& chip, Measurements& m) {
@@ -86,29 +77,29 @@ void read_results(const std::string& path, const targets::ChipInfo& chip, Measur
   if (file.value("schema", "") != "llmc.kernel-perf/1")
     fail(fmt::format("{}: schema: expected \"llmc.kernel-perf/1\" (llmc kernel-check --perf --results)", path));
   if (m.device.empty()) m.device = file.value("device", "");
-  const json results = field<json>(file, "results", path);
+  const json results = json_field<json>(file, "results", path);
   if (!results.is_array()) fail(fmt::format("{}: results: expected an array", path));
   const std::string method = chip.has_int8_dot ? "int8" : "f32";
   for (size_t i = 0; i < results.size(); ++i) {
     const json& r = results[i];
     const std::string at = fmt::format("{}: results[{}]", path, i);
-    if (field<std::string>(r, "chip", at) != chip.arch || !field<bool>(r, "passed", at)) continue;
-    if (field<int64_t>(r, "batch", at) != 1 || field<std::string>(r, "method", at) != method) continue;
-    const std::string quant = field<std::string>(r, "quant", at);
+    if (json_field<std::string>(r, "chip", at) != chip.arch || !json_field<bool>(r, "passed", at)) continue;
+    if (json_field<int64_t>(r, "batch", at) != 1 || json_field<std::string>(r, "method", at) != method) continue;
+    const std::string quant = json_field<std::string>(r, "quant", at);
     const auto type = ggml_type_from_name(quant);
     if (!type) fail(fmt::format("{}: quant '{}' is not a ggml type", at, quant));
     const std::string layout = row_planar_fields(*type).empty() ? "blocks" : "row_planar";
-    if (field<std::string>(r, "layout", at) != layout) continue;
-    const json t = field<json>(r, "tuning", at);
-    const Tuning tuning{field<int>(t, "rows_per_block", at), field<int>(t, "warps", at), field<int>(t, "vector_width", at),
-                        field<int>(t, "unroll", at)};
-    const Shape shape{field<int64_t>(r, "rows", at), field<int64_t>(r, "cols", at)};
+    if (json_field<std::string>(r, "layout", at) != layout) continue;
+    const json t = json_field<json>(r, "tuning", at);
+    const Tuning tuning{json_field<int>(t, "rows_per_block", at), json_field<int>(t, "warps", at), json_field<int>(t, "vector_width", at),
+                        json_field<int>(t, "unroll", at)};
+    const Shape shape{json_field<int64_t>(r, "rows", at), json_field<int64_t>(r, "cols", at)};
     if (shape.first < 1 || shape.second < 1) fail(fmt::format("{}: rows and cols must be positive", at));
-    const double pct = field<double>(r, "product_pct", at);
+    const double pct = json_field<double>(r, "product_pct", at);
     if (!(pct > 0 && pct < 1000)) fail(fmt::format("{}: product_pct {} is not a share of the copy", at, pct));
     double& slot = m.pct[quant][shape][tuning];
     slot = std::max(slot, pct);  // a tuning measured twice (two runs): its better run
-    m.copy_gbps = field<double>(r, "copy_gbps", at);
+    m.copy_gbps = json_field<double>(r, "copy_gbps", at);
   }
 }
 
@@ -116,6 +107,13 @@ struct Choice {
   Tuning tuning;
   double mean = 0;
 };
+
+double mean_of(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
+               const Tuning& t) {
+  double sum = 0;
+  for (const Shape& s : shapes) sum += by_shape.at(s).at(t);
+  return sum / static_cast<double>(shapes.size());
+}
 
 // The best of `candidates` by mean share over `shapes`, among those that lose at most `max_loss`
 // points on every one of them against `baseline` (when given).
@@ -128,19 +126,10 @@ Choice best(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std
     if (baseline)
       for (const Shape& s : shapes) safe = safe && by_shape.at(s).at(t) >= by_shape.at(s).at(*baseline) - max_loss;
     if (!safe) continue;
-    double sum = 0;
-    for (const Shape& s : shapes) sum += by_shape.at(s).at(t);
-    const double mean = sum / static_cast<double>(shapes.size());
+    const double mean = mean_of(by_shape, shapes, t);
     if (mean > choice.mean) choice = {t, mean};
   }
   return choice;
-}
-
-double mean_of(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
-               const Tuning& t) {
-  double sum = 0;
-  for (const Shape& s : shapes) sum += by_shape.at(s).at(t);
-  return sum / static_cast<double>(shapes.size());
 }
 
 std::string shares(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
@@ -262,13 +251,7 @@ void update_chips(const std::string& path, const std::string& arch, const std::s
   if ((*qmatvec)["by_device"].empty()) qmatvec->erase("by_device");
   const std::string updated = chips.dump(2) + "\n";
   targets::DeviceCatalog::with_chips({path, updated});  // throws TargetDataError naming the problem
-  const fs::path temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << updated;
-    if (!out) fail(fmt::format("{}: cannot write", temporary.string()));
-  }
-  fs::rename(temporary, path);
+  write_atomically(path, updated);
   fmt::print("updated {} (chips[{}].qmatvec.by_device.{})\n", path, arch, device);
 }
 
