@@ -87,17 +87,12 @@ class RowDotBuilder {
         accs = slice(rowStarts, s, accs);
         continue;
       }
-      // The last, partial round: lanes past the end keep their sums.
-      auto guarded = mlir::scf::IfOp::create(kb_.b, kb_.loc, mlir::TypeRange(mlir::ValueRange(accs)),
-                                             kb_.lessThan(s, kb_.index(total)), true, true);
-      {
-        mlir::OpBuilder::InsertionGuard guard(kb_.b);
-        kb_.b.setInsertionPointToStart(guarded.thenBlock());
-        mlir::scf::YieldOp::create(kb_.b, kb_.loc, slice(rowStarts, s, accs));
-        kb_.b.setInsertionPointToStart(guarded.elseBlock());
-        mlir::scf::YieldOp::create(kb_.b, kb_.loc, accs);
-      }
-      accs.assign(guarded.getResults().begin(), guarded.getResults().end());
+      // The last, partial round: lanes past the end compute the row's last slice again and keep
+      // their sums. No branch, so that the round's loads issue with the rounds before it.
+      Value valid = kb_.lessThan(s, kb_.index(total));
+      llvm::SmallVector<Value> next = slice(rowStarts, kb_.minIndex(s, kb_.index(total - 1)), accs);
+      for (size_t i = 0; i < accs.size(); ++i)
+        accs[i] = mlir::arith::SelectOp::create(kb_.b, kb_.loc, valid, next[i], accs[i]);
     }
     return accs;
   }

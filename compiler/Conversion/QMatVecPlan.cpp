@@ -67,6 +67,17 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
     t.warps = 1;
   }
   auto decoder = makeQuantDecoder(quant, 4 * t.vectorWidth, cols, nullptr);
+  // A width past what the type's slice can hold changes nothing (Q4_0 takes at most a block's 16
+  // bytes of codes): keep the smallest width that cuts rows the same way, so names stay honest and
+  // equal kernels share one.
+  while (t.vectorWidth > 1) {
+    auto narrower = makeQuantDecoder(quant, 2 * t.vectorWidth, cols, nullptr);
+    if (narrower->groupLength() != decoder->groupLength() || narrower->groupsPerSlice() != decoder->groupsPerSlice() ||
+        narrower->slicesPerBlock() != decoder->slicesPerBlock())
+      break;
+    t.vectorWidth /= 2;
+    decoder = std::move(narrower);
+  }
   plan.groupLength = decoder->groupLength();
   plan.groupsPerSlice = decoder->groupsPerSlice();
   plan.slicesPerBlock = decoder->slicesPerBlock();

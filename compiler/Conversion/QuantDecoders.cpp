@@ -310,10 +310,12 @@ class KQuant4Decoder final : public QuantDecoder {
     Value l0 = kb.mul(kb.rem(part, partsPerChunk()), k);
     Value bytes = loadNibbles(kb, w, block, c, l0);
     Header header = loadHeader(kb, w, block);
+    const ChunkScales scales = chunkScales(kb, header, c);
     llvm::SmallVector<Value> values;
     for (int g = 0; g < 2; ++g) {
       Value sub = kb.add(kb.mul(c, 2), g);
-      auto [scale, min] = scaleAndMin(kb, header, sub);
+      Value scale = scales.scale[g];
+      Value min = scales.min[g];
       Value code = kb.extU32(g == 0 ? kb.andI(bytes, 0x0F) : kb.shrU(bytes, 4));
       if (fiveBit_) {
         Value high = kb.extU32(loadHighBits(kb, w, block, l0));
@@ -339,6 +341,7 @@ class KQuant4Decoder final : public QuantDecoder {
     Value quads = asQuads(kb, loadNibbles(kb, w, block, c, l0));
     Value highQuads = fiveBit_ ? asQuads(kb, loadHighBits(kb, w, block, l0)) : Value();
     Header header = loadHeader(kb, w, block);
+    const ChunkScales scales = chunkScales(kb, header, c);
     Value dotTerm = kb.f32(0);
     Value minTerm = kb.f32(0);
     for (int g = 0; g < 2; ++g) {
@@ -354,9 +357,8 @@ class KQuant4Decoder final : public QuantDecoder {
         codes.push_back(code);
       }
       Value sum = dotQuads(kb, target, codes, x[g].quads, kb.i32(0));
-      auto [scale, min] = scaleAndMin(kb, header, sub);
-      dotTerm = kb.addF(dotTerm, kb.mulF(kb.mulF(kb.uToF32(scale), x[g].scale), kb.sToF32(sum)));
-      minTerm = kb.addF(minTerm, kb.mulF(kb.uToF32(min), x[g].scaledSum));
+      dotTerm = kb.addF(dotTerm, kb.mulF(kb.mulF(kb.uToF32(scales.scale[g]), x[g].scale), kb.sToF32(sum)));
+      minTerm = kb.addF(minTerm, kb.mulF(kb.uToF32(scales.min[g]), x[g].scaledSum));
     }
     // A sub-block is one activation block of 32, so each slice takes k/32 of its min term.
     const double share = static_cast<double>(k) / 32.0;
@@ -397,25 +399,36 @@ class KQuant4Decoder final : public QuantDecoder {
     return kb.loadBytes(w, at(kb, block, 16, l0), groupLength(), alignAt(16, groupLength()));
   }
 
-  // Scale and min of sub-block j (0..7), 6 bits each, packed in the 12 bytes at offset 4: bytes
-  // j, j + 4 and j - 4 (or j) of the header's three words.
-  static std::pair<Value, Value> scaleAndMin(KernelIRBuilder& kb, const Header& header, Value j) {
-    Value isLow = kb.lessThan(j, kb.index(4));
-    Value w0 = header.words[0];
-    Value w1 = header.words[1];
-    Value w2 = header.words[2];
-    Value shift = kb.shl(kb.toI32(kb.rem(j, 4)), 3);
-    auto byteOf = [&](Value word) { return kb.andI(mlir::arith::ShRUIOp::create(kb.b, kb.loc, word, shift), 0xFF); };
-    Value at_j = byteOf(mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, w0, w1));
-    Value at_j4 = byteOf(mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, w1, w2));
-    Value at_jm4 = byteOf(w0);
-    Value lowScale = kb.andI(at_j, 63);
-    Value lowMin = kb.andI(at_j4, 63);
-    Value highScale = kb.orI(kb.andI(at_j4, 0x0F), kb.shl(kb.shrU(at_jm4, 6), 4));
-    Value highMin = kb.orI(kb.shrU(at_j4, 4), kb.shl(kb.shrU(at_j, 6), 4));
-    Value scale = mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, lowScale, highScale);
-    Value min = mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, lowMin, highMin);
-    return {scale, min};
+  // Scales and mins (6 bits each, i32) of chunk c's sub-blocks 2c and 2c + 1 (entry g for 2c + g).
+  struct ChunkScales {
+    Value scale[2];
+    Value min[2];
+  };
+
+  // The 12 bytes at offset 4 hold, for sub-block j < 4, its scale in the low 6 bits of byte j and
+  // its min in those of byte j + 4; for j >= 4, the low 4 bits of scale and min in the nibbles of
+  // byte j + 4 and their top 2 bits in the top bits of bytes j - 4 and j. A chunk's two sub-blocks
+  // sit side by side in every field, so both decode at once as 16-bit pairs (the halves of the
+  // header words selected by c's low bit), one select per value for c < 2 against c >= 2.
+  static ChunkScales chunkScales(KernelIRBuilder& kb, const Header& header, Value c) {
+    Value isLow = kb.lessThan(c, kb.index(2));
+    Value shift = kb.shl(kb.toI32(kb.rem(c, 2)), 4);
+    auto half = [&](Value word) { return mlir::arith::ShRUIOp::create(kb.b, kb.loc, word, shift).getResult(); };
+    Value a = half(header.words[0]);
+    Value b = half(header.words[1]);
+    Value n = half(header.words[2]);
+    Value lowScales = kb.andI(a, 0x3F3F);
+    Value lowMins = kb.andI(b, 0x3F3F);
+    Value highScales = kb.orI(kb.andI(n, 0x0F0F), kb.andI(kb.shrU(a, 2), 0x3030));
+    Value highMins = kb.orI(kb.andI(kb.shrU(n, 4), 0x0F0F), kb.andI(kb.shrU(b, 2), 0x3030));
+    Value pairScales = mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, lowScales, highScales);
+    Value pairMins = mlir::arith::SelectOp::create(kb.b, kb.loc, isLow, lowMins, highMins);
+    ChunkScales result;
+    for (int g = 0; g < 2; ++g) {
+      result.scale[g] = kb.andI(kb.shrU(pairScales, 8 * g), 0x3F);
+      result.min[g] = kb.andI(kb.shrU(pairMins, 8 * g), 0x3F);
+    }
+    return result;
   }
 
   bool fiveBit_;

@@ -12,6 +12,7 @@
 // removed). Without --chips the entries are printed as JSON.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -59,7 +60,7 @@ std::string tuning_text(const Tuning& t) {
 
 struct Measurements {
   std::string device;                                                    // as the driver names it
-  double copy_gbps = 0;                                                  // the last copy measured
+  double copy_low = 0, copy_high = 0;                                    // the copies' range (GB/s)
   std::map<std::string, std::map<Shape, std::map<Tuning, double>>> pct;  // quant -> shape -> tuning -> %
 };
 
@@ -99,7 +100,9 @@ void read_results(const std::string& path, const targets::ChipInfo& chip, Measur
     if (!(pct > 0 && pct < 1000)) fail(fmt::format("{}: product_pct {} is not a share of the copy", at, pct));
     double& slot = m.pct[quant][shape][tuning];
     slot = std::max(slot, pct);  // a tuning measured twice (two runs): its better run
-    m.copy_gbps = json_field<double>(r, "copy_gbps", at);
+    const double copy = json_field<double>(r, "copy_gbps", at);
+    m.copy_low = m.copy_low == 0 ? copy : std::min(m.copy_low, copy);
+    m.copy_high = std::max(m.copy_high, copy);
   }
 }
 
@@ -164,9 +167,13 @@ json entry_json(const Tuning& t, const std::string& rationale) {
 json choose(const Measurements& m, const targets::ChipInfo& chip, const std::string& device, double margin,
             double max_loss) {
   json entries = json::object();
+  // Each share is of the copy measured in its own run; records from several runs name the range.
+  const std::string copy = std::lround(m.copy_low) == std::lround(m.copy_high)
+                               ? fmt::format("{:.0f}", m.copy_low)
+                               : fmt::format("{:.0f}-{:.0f}", m.copy_low, m.copy_high);
   const std::string where = fmt::format("Measured by llmc tune on {} ({}, product alone in CUDA graph replay, % of a "
-                                        "{:.0f} GB/s device-to-device copy's read + write rate)",
-                                        m.device.empty() ? device : m.device, today(), m.copy_gbps);
+                                        "{} GB/s device-to-device copy's read + write rate)",
+                                        m.device.empty() ? device : m.device, today(), copy);
   for (const auto& [quant, by_shape] : m.pct) {
     std::vector<Shape> shapes;
     for (const auto& [shape, tunings] : by_shape) shapes.push_back(shape);

@@ -4,8 +4,8 @@
 // RUN: llmc-opt %s --llmc-lower-qmatvec=target=x86 --canonicalize --cse | FileCheck %s
 
 // CHECK-LABEL: func.func @decode
-// CHECK: call @llmc_qmatvec_q6_K_10x256_b1_f32_r4w1v8u2(%{{.*}}, %{{.*}}, %{{.*}}, %c0, %c10) : (memref<2100xi8>, memref<1x256xf32>, memref<1x10xf32>, index, index) -> ()
-// CHECK: func.func @llmc_qmatvec_q6_K_10x256_b1_f32_r4w1v8u2(%{{.*}}: memref<2100xi8>, %{{.*}}: memref<1x256xf32>, %{{.*}}: memref<1x10xf32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
+// CHECK: call @llmc_qmatvec_q6_K_10x256_b1_f32_r4w1v4u2(%{{.*}}, %{{.*}}, %{{.*}}, %c0, %c10) : (memref<2100xi8>, memref<1x256xf32>, memref<1x10xf32>, index, index) -> ()
+// CHECK: func.func @llmc_qmatvec_q6_K_10x256_b1_f32_r4w1v4u2(%{{.*}}: memref<2100xi8>, %{{.*}}: memref<1x256xf32>, %{{.*}}: memref<1x10xf32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
 // CHECK-SAME: llmc.kernel = "qmatvec"
 // CHECK: scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c4
 // CHECK: vector.fma {{.*}} : vector<16xf32>

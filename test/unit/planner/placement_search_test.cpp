@@ -54,39 +54,47 @@ TEST(PlacementSearch, Qwen3On2P104SplitsByLayer) {
 
 TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
   // Same chip (sm_90), other memory: the H200 takes its own entries (chips.json by_device), per
-  // matrix shape class where those differ; the H100 the chip's, one entry per type.
-  auto m = test::preset_model("qwen3-14b", FileType::Q4_K_M);
-  for (const std::string device : {"h100", "h200"}) {
-    const Plan p = plan(*m->model, device);
-    ASSERT_TRUE(p.fits);
-    std::set<std::string> q4_k_shapes;
-    for (const auto& k : p.kernels) {
-      SCOPED_TRACE(device + " " + k.quant + " " + k.shape);
-      EXPECT_EQ(k.chip, "sm_90");
-      if (device == "h100") {
-        EXPECT_EQ(k.source, "chip default");
-        EXPECT_EQ(k.shape, "");
-        if (k.quant == "q4_K") {
-          EXPECT_EQ(k.rows_per_block, 1);
+  // matrix shape class where those differ (Q4_0: another for wide matrices); the H100 the chip's,
+  // one entry per type.
+  for (const FileType ft : {FileType::Q4_K_M, FileType::Q4_0}) {
+    auto m = test::preset_model("qwen3-14b", ft);
+    for (const std::string device : {"h100", "h200"}) {
+      const Plan p = plan(*m->model, device);
+      ASSERT_TRUE(p.fits);
+      std::set<std::string> q4_0_shapes;
+      for (const auto& k : p.kernels) {
+        SCOPED_TRACE(device + " " + k.quant + " " + k.shape);
+        EXPECT_EQ(k.chip, "sm_90");
+        if (device == "h100") {
+          EXPECT_EQ(k.source, "chip default");
+          EXPECT_EQ(k.shape, "");
+          continue;
         }
-        continue;
+        if (k.quant == "q4_K" || k.quant == "q6_K") {
+          // One entry for every shape: 2 rows per single-warp workgroup, 8 words per lane step
+          // (Q6_K unrolled 4 times).
+          EXPECT_EQ(k.source, "h200 measured");
+          EXPECT_EQ(k.shape, "");
+          EXPECT_EQ(k.rows_per_block, 2);
+          EXPECT_EQ(k.warps, 1);
+          EXPECT_EQ(k.unroll, k.quant == "q4_K" ? 1 : 4);
+        }
+        if (k.quant == "q4_0") {
+          q4_0_shapes.insert(k.shape);
+          // 5120 x 5120 attention and 17408 x 5120 gate/up (square, tall) share one entry;
+          // 1024 x 5120 K/V and 5120 x 17408 down are wide.
+          EXPECT_EQ(k.source, "h200 measured");
+          EXPECT_EQ(k.rows_per_block, 2);
+          EXPECT_EQ(k.warps, k.shape == "wide" ? 1 : 5);
+        }
       }
-      if (k.quant == "q4_K" || k.quant == "q6_K") {
-        EXPECT_EQ(k.source, "h200 measured");
+      if (device == "h200" && ft == FileType::Q4_0) {
+        EXPECT_EQ(q4_0_shapes, (std::set<std::string>{"square", "tall", "wide"}));
       }
-      if (k.quant == "q4_K") {
-        q4_k_shapes.insert(k.shape);
-        // 5120 x 5120 attention, 1024 x 5120 K/V, 17408 x 5120 gate/up: square, wide, tall.
-        EXPECT_EQ(k.rows_per_block, k.shape == "wide" ? 4 : 2);
-        EXPECT_EQ(k.warps, k.shape == "wide" ? 8 : 1);
-      }
-    }
-    if (device == "h200") {
-      EXPECT_EQ(q4_k_shapes, (std::set<std::string>{"square", "tall", "wide"}));
     }
   }
-  const std::string text = plan_to_table(plan(*m->model, "h200"));
-  EXPECT_NE(text.find("q4_K@wide[rows 4 warps 8 vec 4]"), std::string::npos) << text;
+  const std::string text = plan_to_table(plan(*test::preset_model("qwen3-14b", FileType::Q4_0)->model, "h200"));
+  EXPECT_NE(text.find("q4_0@wide[rows 2 warps 1 vec 4]"), std::string::npos) << text;
 }
 
 TEST(PlacementSearch, SeventyBOnOneP104DoesNotFitAndSaysWhatWould) {

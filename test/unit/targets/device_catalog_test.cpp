@@ -212,24 +212,37 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     }
   }
   EXPECT_GE(entries, 1u);
-  // The H200's entries (written by llmc tune): two rows per single-warp workgroup for Q4_0, Q4_K
-  // and Q8_0, other geometry for wide matrices; the H100 takes the chip's.
+  // The H200's entries (written by llmc tune from test/data/kernel-perf/h200-sweep-2.json): one
+  // per type, plus another geometry for wide matrices where that gained; the H100 takes the chip's.
   const ChipInfo& sm90 = *catalog().find_chip("sm_90");
   EXPECT_EQ(matrix_shape_class(14336, 4096), "tall");
   EXPECT_EQ(matrix_shape_class(4096, 14336), "wide");
   EXPECT_EQ(matrix_shape_class(4096, 4096), "square");
-  for (const char* quant : {"q4_0", "q4_K", "q8_0"}) {
-    SCOPED_TRACE(quant);
-    EXPECT_EQ(sm90.qmatvec_for(quant, "h200").rows_per_block, 2);
-    EXPECT_EQ(sm90.qmatvec_for(quant, "h200").warps_per_block, 1);
-    EXPECT_EQ(&sm90.qmatvec_for(quant, "h200", "tall"), &sm90.qmatvec_for(quant, "h200"));
-    EXPECT_NE(&sm90.qmatvec_for(quant, "h200", "wide"), &sm90.qmatvec_for(quant, "h200"));
-    EXPECT_EQ(sm90.qmatvec_for(quant, "h200", "wide").warps_per_block, 8);
-    EXPECT_EQ(&sm90.qmatvec_for(quant, "h100", "wide"), &sm90.qmatvec_for(quant));
+  struct Expected {
+    const char* quant;
+    int rows, warps, unroll;           // the type's entry
+    int wide_rows, wide_warps;         // its wide entry; 0: none
+  };
+  for (const Expected& e : {Expected{"q4_0", 2, 5, 1, 2, 1}, Expected{"q4_K", 2, 1, 1, 0, 0},
+                            Expected{"q6_K", 2, 1, 4, 0, 0}, Expected{"q8_0", 1, 4, 4, 2, 7}}) {
+    SCOPED_TRACE(e.quant);
+    const QMatVecConfig& entry = sm90.qmatvec_for(e.quant, "h200");
+    EXPECT_NE(&entry, &sm90.qmatvec_for(e.quant));
+    EXPECT_EQ(entry.rows_per_block, e.rows);
+    EXPECT_EQ(entry.warps_per_block, e.warps);
+    EXPECT_EQ(entry.unroll, e.unroll);
+    EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h200", "tall"), &entry);
+    EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h200", "square"), &entry);
+    const QMatVecConfig& wide = sm90.qmatvec_for(e.quant, "h200", "wide");
+    if (e.wide_rows == 0) {
+      EXPECT_EQ(&wide, &entry);
+    } else {
+      EXPECT_NE(&wide, &entry);
+      EXPECT_EQ(wide.rows_per_block, e.wide_rows);
+      EXPECT_EQ(wide.warps_per_block, e.wide_warps);
+    }
+    EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h100", "wide"), &sm90.qmatvec_for(e.quant));
   }
-  // Q6_K: the type's entry, except for wide matrices.
-  EXPECT_EQ(sm90.qmatvec_for("q6_K", "h200").warps_per_block, sm90.qmatvec_for("q6_K").warps_per_block);
-  EXPECT_EQ(sm90.qmatvec_for("q6_K", "h200", "wide").warps_per_block, 1);
 }
 
 TEST(DeviceCatalog, PcieTable) {
