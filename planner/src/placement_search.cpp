@@ -471,10 +471,10 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
   for (const auto& pl : p.placement) {
     const DeviceInstance& d = rig_.devices[pl.device];
     if (d.profile.is_cpu() || (!pl.layers && !pl.holds_output)) continue;
-    // The matrix types on the device, with the shape classes of their matrices.
-    std::map<GgmlType, std::set<std::string_view>> types;
+    // The matrix types on the device, with the shapes (rows, cols) of their matrices.
+    std::map<GgmlType, std::set<std::pair<int64_t, int64_t>>> types;
     auto add = [&](const GgufTensorInfo* t) {
-      types[t->type].insert(targets::matrix_shape_class(static_cast<int64_t>(t->n_rows()), static_cast<int64_t>(t->ne[0])));
+      types[t->type].insert({static_cast<int64_t>(t->n_rows()), static_cast<int64_t>(t->ne[0])});
     };
     if (pl.layers)
       for (uint32_t li = pl.layers->first; li <= pl.layers->second; ++li)
@@ -497,19 +497,27 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         p.kernels.push_back(k);
         continue;
       }
-      // One entry for the type when every shape class takes the same tuning, else one per class.
+      // Each matrix's entry, labelled by what chose it: its exact shape ("4096x14336") where the
+      // device has an entry for that, else its shape class.
+      std::map<std::string, const targets::QMatVecConfig*> labelled;
+      for (const auto& [rows, cols] : shapes) {
+        const std::string_view shape_class = targets::matrix_shape_class(rows, cols);
+        const auto& config = chip->qmatvec_for_matrix(k.quant, d.profile.name, rows, cols);
+        const bool exact = &config != &chip->qmatvec_for(k.quant, d.profile.name, shape_class);
+        labelled[exact ? targets::matrix_shape_key(rows, cols) : std::string(shape_class)] = &config;
+      }
+      // One entry for the type when every matrix takes the same tuning, else one per label.
       std::set<const targets::QMatVecConfig*> distinct;
-      for (std::string_view shape : shapes) distinct.insert(&chip->qmatvec_for(k.quant, d.profile.name, shape));
-      for (std::string_view shape : shapes) {
-        const auto& config = chip->qmatvec_for(k.quant, d.profile.name, shape);
+      for (const auto& [label, config] : labelled) distinct.insert(config);
+      for (const auto& [label, config] : labelled) {
         KernelConfig one = k;
-        if (distinct.size() > 1) one.shape = std::string(shape);
-        one.rows_per_block = config.rows_per_block;
-        one.warps = config.warps_per_block;
-        one.vector_width = config.vector_width;
-        one.unroll = config.unroll;
-        one.slices_per_lane = config.slices_per_lane;
-        if (&config != &chip->qmatvec_for(k.quant)) one.source = d.profile.name + " measured";
+        if (distinct.size() > 1) one.shape = label;
+        one.rows_per_block = config->rows_per_block;
+        one.warps = config->warps_per_block;
+        one.vector_width = config->vector_width;
+        one.unroll = config->unroll;
+        one.slices_per_lane = config->slices_per_lane;
+        if (config != &chip->qmatvec_for(k.quant)) one.source = d.profile.name + " measured";
         p.kernels.push_back(one);
         if (distinct.size() == 1) break;
       }

@@ -14,6 +14,17 @@
 
 namespace llmc::targets {
 
+bool is_matrix_shape_key(std::string_view key) {
+  if (key == "tall" || key == "wide" || key == "square") return true;
+  const size_t x = key.find('x');
+  if (x == std::string_view::npos) return false;
+  auto number = [](std::string_view digits) {
+    if (digits.empty() || digits.size() > 9 || digits[0] == '0') return false;
+    return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return number(key.substr(0, x)) && number(key.substr(x + 1));
+}
+
 std::string_view vendor_name(Vendor vendor) {
   switch (vendor) {
     case Vendor::Nvidia: return "nvidia";
@@ -226,7 +237,7 @@ class CatalogLoader {
         return config;
       };
       chip.qmatvec = read_config(q);
-      auto read_by_quant = [&](Reader& by, std::map<std::string, QMatVecConfig, std::less<>>& out) {
+      auto read_by_quant = [&](Reader& by, std::map<std::string, QMatVecConfig, std::less<>>& out, bool exact_shapes) {
         // Keys are ggml type names ("q6_K"); a unit test checks them against the type table.
         by.require_object();
         for (const auto& item : by.raw().items()) {
@@ -234,26 +245,30 @@ class CatalogLoader {
           one.only_keys(
               {"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale", "by_shape"});
           out.emplace(item.key(), read_config(one));
-          // by_shape: the type's tuning for one matrix shape class, stored as "TYPE@CLASS".
+          // by_shape: the type's tuning for one matrix shape class or (device entries) one exact
+          // shape, stored as "TYPE@CLASS" or "TYPE@ROWSxCOLS".
           if (auto shapes = one.optional_field("by_shape")) {
             shapes->require_object();
             for (const auto& shape : shapes->raw().items()) {
               Reader entry = shapes->field(shape.key());
-              if (shape.key() != "tall" && shape.key() != "wide" && shape.key() != "square")
-                entry.fail("expected a shape class: tall, wide or square");
+              const bool is_class = shape.key() == "tall" || shape.key() == "wide" || shape.key() == "square";
+              if (!is_matrix_shape_key(shape.key()))
+                entry.fail("expected a shape class (tall, wide or square) or a matrix shape ROWSxCOLS");
+              if (!is_class && !exact_shapes)
+                entry.fail("exact matrix shapes are for device entries (by_device); a chip's by_quant takes shape classes");
               entry.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale"});
               out.emplace(item.key() + "@" + shape.key(), read_config(entry));
             }
           }
         }
       };
-      if (auto by = q.optional_field("by_quant")) read_by_quant(*by, chip.qmatvec_by_quant);
+      if (auto by = q.optional_field("by_quant")) read_by_quant(*by, chip.qmatvec_by_quant, false);
       if (auto by = q.optional_field("by_device")) {
         // Keys are device profile names of this arch (checked once the profiles are loaded).
         by->require_object();
         for (const auto& item : by->raw().items()) {
           Reader one = by->field(item.key());
-          read_by_quant(one, chip.qmatvec_by_device[item.key()]);
+          read_by_quant(one, chip.qmatvec_by_device[item.key()], true);
         }
       }
 

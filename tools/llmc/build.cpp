@@ -200,7 +200,7 @@ json model_binding(const GgufFile& file) {
 // Per-chip tuning chosen by a plan (llmc.plan/1 "kernels"), and the chips of its devices.
 struct PlanTuning {
   std::vector<std::string> chips;
-  // (chip, quant, shape class or "" for every shape)
+  // (chip, quant, exact shape ROWSxCOLS, shape class, or "" for every shape)
   std::map<std::tuple<std::string, std::string, std::string>, compiler::TuningValues> qmatvec;
 };
 
@@ -221,7 +221,10 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
     values.vector_width = kernel.value("vector_width", values.vector_width);
     values.unroll = kernel.value("unroll", values.unroll);
     values.slices_per_lane = kernel.value("slices_per_lane", values.slices_per_lane);
-    tuning.qmatvec[{kernel.value("chip", ""), kernel.value("quant", ""), kernel.value("shape", "")}] = values;
+    const std::string shape = kernel.value("shape", "");
+    if (!shape.empty() && !targets::is_matrix_shape_key(shape))
+      throw std::runtime_error(fmt::format("{}: kernels[].shape \"{}\": expected tall, wide, square or ROWSxCOLS", path, shape));
+    tuning.qmatvec[{kernel.value("chip", ""), kernel.value("quant", ""), shape}] = values;
   }
   return tuning;
 }
@@ -402,10 +405,11 @@ int run_build(const BuildOptions& o) {
       request.kernels = base;
       for (KernelRequest& kernel : request.kernels) {
         if (kernel.op != "qmatvec") continue;
-        // The plan's entry for the matrix's shape class, else its entry for the type.
+        // The plan's entry for the matrix's exact shape, else for its shape class, else for the type.
         const std::string quant(ggml_type_name(static_cast<GgmlType>(kernel.type)));
-        auto it = plan_tuning.qmatvec.find(
-            {chip, quant, std::string(targets::matrix_shape_class(kernel.rows, kernel.cols))});
+        auto it = plan_tuning.qmatvec.find({chip, quant, targets::matrix_shape_key(kernel.rows, kernel.cols)});
+        if (it == plan_tuning.qmatvec.end())
+          it = plan_tuning.qmatvec.find({chip, quant, std::string(targets::matrix_shape_class(kernel.rows, kernel.cols))});
         if (it == plan_tuning.qmatvec.end()) it = plan_tuning.qmatvec.find({chip, quant, ""});
         if (it != plan_tuning.qmatvec.end()) {
           kernel.tuning = it->second;

@@ -8,8 +8,10 @@
 // at least --margin points gets a by_shape entry. No entry may lose more than --max-loss points on
 // any measured shape against what it replaces (the type's entry against the chip's, where that was
 // measured; a class's entry against the type's): a mean can hide one shape where a tuning
-// collapses. A type whose best is the chip's own entry gets no device entry (an existing one is
-// removed). Without --chips the entries are printed as JSON.
+// collapses. With --exact, a measured shape whose best tuning beats the entry it would take by
+// --margin gets an entry for that shape alone (ROWSxCOLS), for the models whose matrices those are.
+// A type whose best is the chip's own entry gets no device entry (an existing one is removed).
+// Without --chips the entries are printed as JSON.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -46,6 +48,7 @@ struct TuneOptions {
   std::string chips;  // chips.json to update in place; empty: print the entries
   double margin = 2.0;
   double max_loss = 10.0;
+  bool exact = false;  // --exact: entries for single matrix shapes too
 };
 
 [[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
@@ -165,7 +168,7 @@ json entry_json(const Tuning& t, const std::string& rationale) {
 
 // The device's entries, by type: an entry, or null where the chip's own entry is the best.
 json choose(const Measurements& m, const targets::ChipInfo& chip, const std::string& device, double margin,
-            double max_loss) {
+            double max_loss, bool exact) {
   json entries = json::object();
   // Each share is of the copy measured in its own run; records from several runs name the range.
   const std::string copy = std::lround(m.copy_low) == std::lround(m.copy_high)
@@ -216,6 +219,29 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
                                      tuning_text(overall.tuning)));
       fmt::print("  {:<6} {:<10} {:>6.1f}%  ({:.1f}% with {})\n", name, tuning_text(winner.tuning), winner.mean, base,
                  tuning_text(overall.tuning));
+    }
+    if (exact) {
+      // A measured shape whose best tuning (any measured there) beats the entry it would take,
+      // its class's or the type's, by --margin gets an entry of its own.
+      for (const Shape& s : shapes) {
+        const std::string name(targets::matrix_shape_class(s.first, s.second));
+        const Tuning taken = by_class.contains(name) ? Tuning{by_class[name]["rows_per_block"].get<int>(),
+                                                              by_class[name]["warps_per_block"].get<int>(),
+                                                              by_class[name]["vector_width"].get<int>(),
+                                                              by_class[name]["unroll"].get<int>()}
+                                                     : overall.tuning;
+        const auto& measured = by_shape.at(s);
+        const auto top = std::max_element(measured.begin(), measured.end(),
+                                          [](const auto& a, const auto& b) { return a.second < b.second; });
+        const double base = measured.at(taken);
+        if (top->first == taken || top->second - base < margin) continue;
+        const std::string key = targets::matrix_shape_key(s.first, s.second);
+        by_class[key] = entry_json(top->first, fmt::format("{}: {} for {} matrices, {:.1f} against {:.1f} for {}.", where,
+                                                           tuning_text(top->first), key, top->second, base,
+                                                           tuning_text(taken)));
+        fmt::print("  {:<11} {:<10} {:>6.1f}%  ({:.1f}% with {})\n", key, tuning_text(top->first), top->second, base,
+                   tuning_text(taken));
+      }
     }
     if (overall.tuning == chip_tuning && by_class.empty()) {
       fmt::print("  the chip's own entry; no device entry\n");
@@ -278,7 +304,7 @@ int run_tune(const TuneOptions& o) {
   if (m.pct.empty())
     fail(fmt::format("no measurements of {} kernels ({} method, batch 1, GPU layout, passed) in the results",
                      chip->arch, chip->has_int8_dot ? "int8" : "f32"));
-  const json entries = choose(m, *chip, o.device, o.margin, o.max_loss);
+  const json entries = choose(m, *chip, o.device, o.margin, o.max_loss, o.exact);
   if (o.chips.empty()) {
     fmt::print("{}\n", json{{o.device, entries}}.dump(2));
   } else {
@@ -304,6 +330,8 @@ void register_tune(CLI::App& app, int& exit_code) {
                   "Points an entry may lose on any measured shape against what it replaces")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
+  sub->add_flag("--exact", o->exact,
+                "Also give a measured matrix shape (ROWSxCOLS) its own entry where its best tuning gains --margin points");
   sub->callback([o, &exit_code] { exit_code = run_tune(*o); });
 }
 

@@ -1,3 +1,4 @@
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -62,6 +63,7 @@ TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
       const Plan p = plan(*m->model, device);
       ASSERT_TRUE(p.fits);
       std::set<std::string> q4_0_shapes;
+      std::map<std::string, int> q4_k_unroll;
       for (const auto& k : p.kernels) {
         SCOPED_TRACE(device + " " + k.quant + " " + k.shape);
         EXPECT_EQ(k.chip, "sm_90");
@@ -71,14 +73,10 @@ TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
           continue;
         }
         if (k.quant == "q4_K" || k.quant == "q6_K") {
-          // One entry for every shape: 2 rows per single-warp workgroup, 8 words per lane step
-          // (Q6_K unrolled 4 times).
           EXPECT_EQ(k.source, "h200 measured");
-          EXPECT_EQ(k.shape, "");
           EXPECT_EQ(k.rows_per_block, 2);
-          EXPECT_EQ(k.warps, 1);
-          EXPECT_EQ(k.unroll, k.quant == "q4_K" ? 1 : 4);
         }
+        if (k.quant == "q4_K") q4_k_unroll[k.shape] = k.unroll;
         if (k.quant == "q4_0") {
           q4_0_shapes.insert(k.shape);
           // 5120 x 5120 attention and 17408 x 5120 gate/up (square, tall) share one entry;
@@ -91,10 +89,30 @@ TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
       if (device == "h200" && ft == FileType::Q4_0) {
         EXPECT_EQ(q4_0_shapes, (std::set<std::string>{"square", "tall", "wide"}));
       }
+      if (device == "h200" && ft == FileType::Q4_K_M) {
+        // Q4_K: the type's entry (2,1,8,1) for the 1024 x 5120 K/V matrices, and entries measured
+        // on this model's own shapes for the others (llmc tune --exact).
+        EXPECT_EQ(q4_k_unroll,
+                  (std::map<std::string, int>{{"wide", 1}, {"5120x5120", 2}, {"5120x17408", 4}, {"17408x5120", 2}}));
+      }
     }
   }
   const std::string text = plan_to_table(plan(*test::preset_model("qwen3-14b", FileType::Q4_0)->model, "h200"));
   EXPECT_NE(text.find("q4_0@wide[rows 2 warps 1 vec 4]"), std::string::npos) << text;
+}
+
+TEST(PlacementSearch, KernelTuningForAnExactShapeWhereMeasured) {
+  // llama-3.1-8b in Q4_0 on an H200: its 4096 x 14336 down projections have an entry of their own
+  // (measured there); 4096 x 4096, 1024 x 4096 and 14336 x 4096 take their classes'.
+  auto m = test::preset_model("llama-3.1-8b", FileType::Q4_0);
+  const Plan p = plan(*m->model, "h200");
+  ASSERT_TRUE(p.fits);
+  std::map<std::string, int> warps;
+  for (const auto& k : p.kernels)
+    if (k.quant == "q4_0") warps[k.shape] = k.warps;
+  EXPECT_EQ(warps, (std::map<std::string, int>{{"4096x14336", 7}, {"square", 5}, {"tall", 5}, {"wide", 1}}));
+  const std::string text = plan_to_table(p);
+  EXPECT_NE(text.find("q4_0@4096x14336[rows 2 warps 7 vec 4]"), std::string::npos) << text;
 }
 
 TEST(PlacementSearch, SeventyBOnOneP104DoesNotFitAndSaysWhatWould) {

@@ -202,8 +202,15 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
         if (shape.empty()) {
           EXPECT_EQ(&chip.qmatvec_for(quant, device), &config);
         } else {
-          EXPECT_TRUE(shape == "tall" || shape == "wide" || shape == "square") << shape;
-          EXPECT_EQ(&chip.qmatvec_for(quant, device, shape), &config);
+          EXPECT_TRUE(is_matrix_shape_key(shape)) << shape;
+          if (shape == "tall" || shape == "wide" || shape == "square") {
+            EXPECT_EQ(&chip.qmatvec_for(quant, device, shape), &config);
+          } else {
+            const size_t x = shape.find('x');
+            const int64_t rows = std::stoll(std::string(shape.substr(0, x)));
+            const int64_t cols = std::stoll(std::string(shape.substr(x + 1)));
+            EXPECT_EQ(&chip.qmatvec_for_matrix(quant, device, rows, cols), &config);
+          }
         }
         ++entries;
       }
@@ -243,6 +250,22 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     }
     EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h100", "wide"), &sm90.qmatvec_for(e.quant));
   }
+  // Exact shapes (llmc tune --exact): Q4_0 at 4096x14336 takes seven warps for two rows; the other
+  // wide Q4_0 matrix takes the class's entry, and another device the chip's.
+  EXPECT_EQ(sm90.qmatvec_for_matrix("q4_0", "h200", 4096, 14336).warps_per_block, 7);
+  EXPECT_EQ(&sm90.qmatvec_for_matrix("q4_0", "h200", 5120, 17408), &sm90.qmatvec_for("q4_0", "h200", "wide"));
+  EXPECT_EQ(&sm90.qmatvec_for_matrix("q4_0", "h200", 14336, 4096), &sm90.qmatvec_for("q4_0", "h200"));
+  EXPECT_EQ(&sm90.qmatvec_for_matrix("q4_0", "h100", 4096, 14336), &sm90.qmatvec_for("q4_0"));
+  EXPECT_EQ(sm90.qmatvec_for_matrix("q6_K", "h200", 4096, 14336).rows_per_block, 4);
+}
+
+TEST(DeviceCatalog, MatrixShapeKeys) {
+  EXPECT_EQ(matrix_shape_key(4096, 14336), "4096x14336");
+  for (const char* key : {"tall", "wide", "square", "4096x14336", "1x1", "128256x4096"})
+    EXPECT_TRUE(is_matrix_shape_key(key)) << key;
+  for (const char* key : {"", "x", "Tall", "4096", "4096x", "x4096", "0x4096", "04096x1", "4096X14336", "4096x14336x1",
+                          "-1x2", "4096 x 14336", "1234567890x1"})
+    EXPECT_FALSE(is_matrix_shape_key(key)) << key;
 }
 
 TEST(DeviceCatalog, PcieTable) {
@@ -413,6 +436,29 @@ TEST(DeviceCatalogData, EveryInconsistencyNamesFileAndField) {
 }
 
 TEST(DeviceCatalogData, BrokenChipsAndLinks) {
+  auto sm90 = [](json& j) -> json& {
+    for (json& chip : j["chips"])
+      if (chip["arch"] == "sm_90") return chip["qmatvec"];
+    throw std::runtime_error("test data has no sm_90");
+  };
+  {
+    // A by_shape key is a shape class or, in a device entry, ROWSxCOLS.
+    TargetData data = data_from_disk();
+    edit(data.chips, [&](json& j) { sm90(j)["by_device"]["h200"]["q4_0"]["by_shape"]["long"] = sm90(j)["by_device"]["h200"]["q4_0"]["by_shape"]["wide"]; });
+    const std::string error = load_error(data);
+    EXPECT_NE(error.find("by_device.h200.q4_0.by_shape.long: expected a shape class (tall, wide or square) or a matrix shape ROWSxCOLS"),
+              std::string::npos) << error;
+  }
+  {
+    TargetData data = data_from_disk();
+    edit(data.chips, [&](json& j) {
+      sm90(j)["by_quant"]["q8_0"]["by_shape"] = {{"4096x4096", sm90(j)["by_quant"]["q8_0"]}};
+      sm90(j)["by_quant"]["q8_0"]["by_shape"]["4096x4096"].erase("by_shape");
+    });
+    const std::string error = load_error(data);
+    EXPECT_NE(error.find("by_quant.q8_0.by_shape.4096x4096: exact matrix shapes are for device entries"), std::string::npos)
+        << error;
+  }
   {
     TargetData data = data_from_disk();
     edit(data.chips, [](json& j) { j["chips"][1]["reference_device"] = "p999"; });

@@ -79,6 +79,15 @@ inline std::string_view matrix_shape_class(int64_t rows, int64_t cols) {
   return "square";
 }
 
+// The key of one exact matrix shape, by which mat-vec tunings may be keyed too: "4096x14336".
+inline std::string matrix_shape_key(int64_t rows, int64_t cols) {
+  return std::to_string(rows) + "x" + std::to_string(cols);
+}
+
+// True for the keys a type's by_shape entry may have: a shape class ("tall", "wide", "square") or
+// an exact shape ROWSxCOLS (positive decimal numbers without leading zeros).
+bool is_matrix_shape_key(std::string_view key);
+
 struct ChipInfo {
   std::string arch;
   Vendor vendor = Vendor::Nvidia;
@@ -94,6 +103,7 @@ struct ChipInfo {
   QMatVecConfig qmatvec;
   // Measured exceptions to `qmatvec` for one weight type (ggml type name, e.g. "q6_K"), and for one
   // shape class of that type ("q6_K@wide": an entry's by_shape in chips.json).
+  // Device entries (below) may also key one exact shape ("q4_0@4096x14336").
   std::map<std::string, QMatVecConfig, std::less<>> qmatvec_by_quant;
   // Measured exceptions for one device profile of this chip (e.g. "h200": devices of one
   // architecture with other memory want other geometry), by device name, then ggml type name.
@@ -121,6 +131,16 @@ struct ChipInfo {
     }
     if (auto q = qmatvec_by_quant.find(keyed); q != qmatvec_by_quant.end()) return q->second;
     return qmatvec_for(quant);
+  }
+  // The tuning for one rows x cols matrix of `quant` on `device`: the device's entry for the type
+  // and that exact shape, then as for its shape class (above). The chip's own type entries have no
+  // exact shapes: those are measured on a device.
+  const QMatVecConfig& qmatvec_for_matrix(std::string_view quant, std::string_view device, int64_t rows,
+                                          int64_t cols) const {
+    if (auto d = qmatvec_by_device.find(device); d != qmatvec_by_device.end())
+      if (auto q = d->second.find(std::string(quant) + "@" + matrix_shape_key(rows, cols)); q != d->second.end())
+        return q->second;
+    return qmatvec_for(quant, device, matrix_shape_class(rows, cols));
   }
 };
 
