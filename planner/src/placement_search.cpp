@@ -506,12 +506,15 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         const bool exact = &config != &chip->qmatvec_for(k.quant, d.profile.name, shape_class);
         labelled[exact ? targets::matrix_shape_key(rows, cols) : std::string(shape_class)] = &config;
       }
-      // One entry for the type when every matrix takes the same tuning, else one per label.
-      std::set<const targets::QMatVecConfig*> distinct;
-      for (const auto& [label, config] : labelled) distinct.insert(config);
-      for (const auto& [label, config] : labelled) {
+      // One entry for the type (no shape: the device's entry for it, else the chip's) where any
+      // matrix takes it, and one per label whose matrices take another; build --plan looks up a
+      // matrix's exact shape, then its class, then the type.
+      const targets::QMatVecConfig* type_entry = &chip->qmatvec_for(k.quant, d.profile.name);
+      std::map<std::string, const targets::QMatVecConfig*> entries;
+      for (const auto& [label, config] : labelled) entries[config == type_entry ? "" : label] = config;
+      for (const auto& [label, config] : entries) {
         KernelConfig one = k;
-        if (distinct.size() > 1) one.shape = label;
+        one.shape = label;
         one.rows_per_block = config->rows_per_block;
         one.warps = config->warps_per_block;
         one.vector_width = config->vector_width;
@@ -519,7 +522,6 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         one.slices_per_lane = config->slices_per_lane;
         if (config != &chip->qmatvec_for(k.quant)) one.source = d.profile.name + " measured";
         p.kernels.push_back(one);
-        if (distinct.size() == 1) break;
       }
     }
   }

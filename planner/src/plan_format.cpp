@@ -268,8 +268,8 @@ std::string plan_to_table(const Plan& p) {
       const std::string key = fmt::format("{}", k.device);
       if (key != last) o << fmt::format("\n  #{} {}:", k.device, k.chip);
       last = key;
-      o << fmt::format(" {}{}[rows {} warps {} vec {}]", k.quant, k.shape.empty() ? "" : "@" + k.shape, k.rows_per_block,
-                       k.warps, k.vector_width);
+      o << fmt::format(" {}{}[rows {} warps {} vec {}{}]", k.quant, k.shape.empty() ? "" : "@" + k.shape, k.rows_per_block,
+                       k.warps, k.vector_width, k.unroll > 1 ? fmt::format(" unroll {}", k.unroll) : "");
     }
     o << "\n";
   }
