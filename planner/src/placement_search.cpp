@@ -497,21 +497,21 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         p.kernels.push_back(k);
         continue;
       }
-      // Each matrix's entry, labelled by what chose it: its exact shape ("4096x14336") where the
-      // device has an entry for that, else its shape class.
-      std::map<std::string, const targets::QMatVecConfig*> labelled;
-      for (const auto& [rows, cols] : shapes) {
-        const std::string_view shape_class = targets::matrix_shape_class(rows, cols);
-        const auto& config = chip->qmatvec_for_matrix(k.quant, d.profile.name, rows, cols);
-        const bool exact = &config != &chip->qmatvec_for(k.quant, d.profile.name, shape_class);
-        labelled[exact ? targets::matrix_shape_key(rows, cols) : std::string(shape_class)] = &config;
-      }
       // One entry for the type (no shape: the device's entry for it, else the chip's) where any
-      // matrix takes it, and one per label whose matrices take another; build --plan looks up a
-      // matrix's exact shape, then its class, then the type.
+      // matrix takes it, and one per exact shape ("4096x14336") or shape class whose matrices take
+      // another; build --plan looks up a matrix's exact shape, then its class, then the type.
       const targets::QMatVecConfig* type_entry = &chip->qmatvec_for(k.quant, d.profile.name);
       std::map<std::string, const targets::QMatVecConfig*> entries;
-      for (const auto& [label, config] : labelled) entries[config == type_entry ? "" : label] = config;
+      for (const auto& [rows, cols] : shapes) {
+        const std::string_view shape_class = targets::matrix_shape_class(rows, cols);
+        const auto* config = &chip->qmatvec_for_matrix(k.quant, d.profile.name, rows, cols);
+        if (config == type_entry)
+          entries[""] = config;
+        else if (config == &chip->qmatvec_for(k.quant, d.profile.name, shape_class))
+          entries[std::string(shape_class)] = config;
+        else
+          entries[targets::matrix_shape_key(rows, cols)] = config;
+      }
       for (const auto& [label, config] : entries) {
         KernelConfig one = k;
         one.shape = label;

@@ -15,7 +15,7 @@
 namespace llmc::targets {
 
 bool is_matrix_shape_key(std::string_view key) {
-  if (key == "tall" || key == "wide" || key == "square") return true;
+  if (is_matrix_shape_class(key)) return true;
   const size_t x = key.find('x');
   if (x == std::string_view::npos) return false;
   auto number = [](std::string_view digits) {
@@ -251,10 +251,9 @@ class CatalogLoader {
             shapes->require_object();
             for (const auto& shape : shapes->raw().items()) {
               Reader entry = shapes->field(shape.key());
-              const bool is_class = shape.key() == "tall" || shape.key() == "wide" || shape.key() == "square";
               if (!is_matrix_shape_key(shape.key()))
                 entry.fail("expected a shape class (tall, wide or square) or a matrix shape ROWSxCOLS");
-              if (!is_class && !exact_shapes)
+              if (!is_matrix_shape_class(shape.key()) && !exact_shapes)
                 entry.fail("exact matrix shapes are for device entries (by_device); a chip's by_quant takes shape classes");
               entry.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale"});
               out.emplace(item.key() + "@" + shape.key(), read_config(entry));

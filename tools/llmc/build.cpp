@@ -407,10 +407,10 @@ int run_build(const BuildOptions& o) {
         if (kernel.op != "qmatvec") continue;
         // The plan's entry for the matrix's exact shape, else for its shape class, else for the type.
         const std::string quant(ggml_type_name(static_cast<GgmlType>(kernel.type)));
-        auto it = plan_tuning.qmatvec.find({chip, quant, targets::matrix_shape_key(kernel.rows, kernel.cols)});
-        if (it == plan_tuning.qmatvec.end())
-          it = plan_tuning.qmatvec.find({chip, quant, std::string(targets::matrix_shape_class(kernel.rows, kernel.cols))});
-        if (it == plan_tuning.qmatvec.end()) it = plan_tuning.qmatvec.find({chip, quant, ""});
+        auto it = plan_tuning.qmatvec.end();
+        for (const std::string& shape : {targets::matrix_shape_key(kernel.rows, kernel.cols),
+                                         std::string(targets::matrix_shape_class(kernel.rows, kernel.cols)), std::string()})
+          if ((it = plan_tuning.qmatvec.find({chip, quant, shape})) != plan_tuning.qmatvec.end()) break;
         if (it != plan_tuning.qmatvec.end()) {
           kernel.tuning = it->second;
           kernel.tuning_source = "plan";

@@ -147,7 +147,7 @@ std::string shares(const std::map<Shape, std::map<Tuning, double>>& by_shape, co
 
 std::string shape_list(const std::vector<Shape>& shapes) {
   std::string text;
-  for (const Shape& s : shapes) text += fmt::format("{}{}x{}", text.empty() ? "" : ", ", s.first, s.second);
+  for (const Shape& s : shapes) text += (text.empty() ? "" : ", ") + targets::matrix_shape_key(s.first, s.second);
   return text;
 }
 
@@ -206,12 +206,14 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
                shares(by_shape, shapes, overall.tuning));
 
     json by_class = json::object();
+    std::map<std::string, Tuning> class_tuning;  // the classes given entries
     std::map<std::string, std::vector<Shape>> classes;
     for (const Shape& s : shapes) classes[std::string(targets::matrix_shape_class(s.first, s.second))].push_back(s);
     for (const auto& [name, members] : classes) {
       const Choice winner = best(by_shape, members, candidates, overall.tuning, max_loss);
       const double base = mean_of(by_shape, members, overall.tuning);
       if (winner.tuning == overall.tuning || winner.mean - base < margin) continue;
+      class_tuning[name] = winner.tuning;
       by_class[name] = entry_json(
           winner.tuning, fmt::format("{}: {} for {} matrices, {} at {}, against {} for {}.", where,
                                      tuning_text(winner.tuning), name, shares(by_shape, members, winner.tuning),
@@ -224,12 +226,8 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
       // A measured shape whose best tuning (any measured there) beats the entry it would take,
       // its class's or the type's, by --margin gets an entry of its own.
       for (const Shape& s : shapes) {
-        const std::string name(targets::matrix_shape_class(s.first, s.second));
-        const Tuning taken = by_class.contains(name) ? Tuning{by_class[name]["rows_per_block"].get<int>(),
-                                                              by_class[name]["warps_per_block"].get<int>(),
-                                                              by_class[name]["vector_width"].get<int>(),
-                                                              by_class[name]["unroll"].get<int>()}
-                                                     : overall.tuning;
+        const auto by = class_tuning.find(std::string(targets::matrix_shape_class(s.first, s.second)));
+        const Tuning taken = by != class_tuning.end() ? by->second : overall.tuning;
         const auto& measured = by_shape.at(s);
         const auto top = std::max_element(measured.begin(), measured.end(),
                                           [](const auto& a, const auto& b) { return a.second < b.second; });

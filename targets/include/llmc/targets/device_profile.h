@@ -84,6 +84,9 @@ inline std::string matrix_shape_key(int64_t rows, int64_t cols) {
   return std::to_string(rows) + "x" + std::to_string(cols);
 }
 
+// True for "tall", "wide" and "square", the names matrix_shape_class gives.
+inline bool is_matrix_shape_class(std::string_view key) { return key == "tall" || key == "wide" || key == "square"; }
+
 // True for the keys a type's by_shape entry may have: a shape class ("tall", "wide", "square") or
 // an exact shape ROWSxCOLS (positive decimal numbers without leading zeros).
 bool is_matrix_shape_key(std::string_view key);
