@@ -21,7 +21,7 @@ std::string KernelCache::key(const std::string& chip, const QMatVecPlan& plan) {
                            std::to_string(plan.rows) + "x" + std::to_string(plan.cols) + "x" +
                            std::to_string(plan.batch) + "|" + std::to_string(t.rowsPerBlock) + "," +
                            std::to_string(t.warps) + "," + std::to_string(t.vectorWidth) + "," +
-                           std::to_string(t.unroll) + "|" +
+                           std::to_string(t.unroll) + "," + std::to_string(plan.rowGroups) + "|" +
                            std::string(dotMethodName(plan.method)) + "|" + plan.kernelName;
   return fnv1a64Hex(text.data(), text.size());
 }

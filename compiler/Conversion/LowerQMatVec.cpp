@@ -30,7 +30,8 @@ namespace {
 
 QMatVecTuning tuningOf(mlir::llmc::QMatVecOp op, const TargetInfo& target) {
   if (auto tuning = op.getTuningAttr())
-    return {tuning.getRowsPerBlock(), tuning.getWarps(), tuning.getVectorWidth(), tuning.getUnroll()};
+    return {tuning.getRowsPerBlock(), tuning.getWarps(), tuning.getVectorWidth(), tuning.getUnroll(), 0,
+            tuning.getGroupWarps()};
   return defaultTuning(target, op.getQuant());
 }
 

@@ -18,7 +18,7 @@ QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant, int64_t r
                              ? target.chip().qmatvec_for(name, "", targets::matrix_shape_class(rows, cols))
                              : target.chip().qmatvec_for(name);
   return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll,
-          defaults.slices_per_lane};
+          defaults.slices_per_lane, defaults.group_warps};
 }
 
 mlir::llmc::WeightLayout defaultWeightLayout(const TargetInfo& target) {
@@ -65,6 +65,7 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
     t.warps = std::clamp<int64_t>(t.warps, 1, 1024 / target.warpSize());
   } else {
     t.warps = 1;
+    t.groupWarps = 0;
   }
   auto decoder = makeQuantDecoder(quant, 4 * t.vectorWidth, cols, nullptr);
   // A width past what the type's slice can hold changes nothing (Q4_0 takes at most a block's 16
@@ -89,6 +90,21 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
     const int64_t warps = lanes / target.warpSize();
     if (lanes % target.warpSize() == 0 && warps >= 1 && warps <= 16) t.warps = warps;
   }
+  if (target.isGpu()) {
+    // Row groups: gcd(rows, warps) unless the tuning asks for groups of groupWarps warps.
+    plan.rowGroups = std::gcd(t.rowsPerBlock, t.warps);
+    if (t.groupWarps > 0) {
+      if (t.warps % t.groupWarps != 0 || t.rowsPerBlock % (t.warps / t.groupWarps) != 0)
+        return fail("tuning group_warps = " + std::to_string(t.groupWarps) + " must divide warps = " +
+                    std::to_string(t.warps) + " into a number of groups that divides rows_per_block = " +
+                    std::to_string(t.rowsPerBlock));
+      plan.rowGroups = t.warps / t.groupWarps;
+    }
+    plan.warpsPerGroup = t.warps / plan.rowGroups;
+    plan.rowsPerGroup = t.rowsPerBlock / plan.rowGroups;
+    // The default rule's grouping keeps no groupWarps: one kernel, one name.
+    if (plan.rowGroups == std::gcd(t.rowsPerBlock, t.warps)) t.groupWarps = 0;
+  }
   plan.tuning = t;
   plan.method = allowInt8 && target.isGpu() && target.hasInt8Dot() && decoder->hasInt8Dot() && cols % 32 == 0
                     ? DotMethod::Int8
@@ -97,15 +113,13 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   const std::string shape = std::to_string(rows) + "x" + std::to_string(cols) + "_b" + std::to_string(batch);
   // The name says everything that shapes the code, so that variants can share a bundle.
   const std::string config = "r" + std::to_string(t.rowsPerBlock) + "w" + std::to_string(t.warps) + "v" +
-                             std::to_string(t.vectorWidth) + "u" + std::to_string(t.unroll);
+                             std::to_string(t.vectorWidth) + "u" + std::to_string(t.unroll) +
+                             (t.groupWarps > 0 ? "g" + std::to_string(t.groupWarps) : "");
   plan.kernelName = "llmc_qmatvec_" + quantName + "_" + shape + "_" + std::string(dotMethodName(plan.method)) + "_" +
                     config + layoutSuffix(plan.layout);
   if (target.isGpu()) {
     plan.gridX = (rows + t.rowsPerBlock - 1) / t.rowsPerBlock;
     plan.blockX = t.warps * target.warpSize();
-    plan.rowGroups = std::gcd(t.rowsPerBlock, t.warps);
-    plan.warpsPerGroup = t.warps / plan.rowGroups;
-    plan.rowsPerGroup = t.rowsPerBlock / plan.rowGroups;
   } else {
     plan.gridX = 1;
     plan.blockX = 1;

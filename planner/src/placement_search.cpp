@@ -520,6 +520,7 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         one.vector_width = config->vector_width;
         one.unroll = config->unroll;
         one.slices_per_lane = config->slices_per_lane;
+        one.group_warps = config->group_warps;
         if (config != &chip->qmatvec_for(k.quant)) one.source = d.profile.name + " measured";
         p.kernels.push_back(one);
       }

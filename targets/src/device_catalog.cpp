@@ -222,7 +222,7 @@ class CatalogLoader {
       chip.reference_device = c.field("reference_device").as_nonempty_string();
 
       Reader q = c.field("qmatvec");
-      q.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale",
+      q.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "group_warps", "rationale",
                    "by_quant", "by_device"});
       auto read_config = [&](Reader& r) {
         QMatVecConfig config;
@@ -234,6 +234,12 @@ class CatalogLoader {
         config.rationale = r.field("rationale").as_nonempty_string();
         if (config.warps_per_block * chip.warp_size > 1024)
           r.field("warps_per_block").fail("more than 1024 threads per block");
+        if (auto gw = r.optional_field("group_warps")) {
+          config.group_warps = static_cast<int>(gw->as_int_in(1, 32));
+          if (config.warps_per_block % config.group_warps != 0 ||
+              config.rows_per_block % (config.warps_per_block / config.group_warps) != 0)
+            gw->fail("must divide warps_per_block into a number of groups that divides rows_per_block");
+        }
         return config;
       };
       chip.qmatvec = read_config(q);
@@ -243,7 +249,7 @@ class CatalogLoader {
         for (const auto& item : by.raw().items()) {
           Reader one = by.field(item.key());
           one.only_keys(
-              {"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale", "by_shape"});
+              {"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "group_warps", "rationale", "by_shape"});
           out.emplace(item.key(), read_config(one));
           // by_shape: the type's tuning for one matrix shape class or (device entries) one exact
           // shape, stored as "TYPE@CLASS" or "TYPE@ROWSxCOLS".
@@ -255,7 +261,7 @@ class CatalogLoader {
                 entry.fail("expected a shape class (tall, wide or square) or a matrix shape ROWSxCOLS");
               if (!is_matrix_shape_class(shape.key()) && !exact_shapes)
                 entry.fail("exact matrix shapes are for device entries (by_device); a chip's by_quant takes shape classes");
-              entry.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "rationale"});
+              entry.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "group_warps", "rationale"});
               out.emplace(item.key() + "@" + shape.key(), read_config(entry));
             }
           }

@@ -72,6 +72,8 @@ constexpr GgmlType kPerfTypes[] = {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_
 constexpr compiler::TuningValues kManyRows{16, 4, 4, 2};
 // Rows spread over warps and columns at once: 2 groups of 2 warps, 3 rows each.
 constexpr compiler::TuningValues kRowGroups{6, 4, 2, 1};
+// Warps sharing rows (group_warps): 3 groups of 2 warps, 2 rows each.
+constexpr compiler::TuningValues kSharedRows{6, 6, 4, 2, 0, 2};
 constexpr compiler::TuningValues kPerfTuning{2, 4, 4, 1};
 // Prefill products (qmatmul): weights of rows that leave the last tile partial, a few K-steps
 // each, and no batch: kernel-check runs every kernel at several token counts. GPUs also get two other tilings:
@@ -127,17 +129,20 @@ KernelRequest parse_kernel(const std::string& text, int batch) {
   return request;
 }
 
-// "R,W,V,U": rows per block, warps, vector width, unroll.
+// "R,W,V,U[,G]": rows per block, warps, vector width, unroll and optionally warps per row group.
 compiler::TuningValues parse_tuning(const std::string& text) {
   compiler::TuningValues t;
   char tail = 0;
-  long long r = 0, w = 0, v = 0, u = 0;
-  if (std::sscanf(text.c_str(), "%lld,%lld,%lld,%lld%c", &r, &w, &v, &u, &tail) != 4 || r < 1 || w < 1 || v < 1 || u < 1)
-    usage(fmt::format("--tuning: '{}'; expected ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL, e.g. 1,4,2,1", text));
+  long long r = 0, w = 0, v = 0, u = 0, g = 0;
+  const int read = std::sscanf(text.c_str(), "%lld,%lld,%lld,%lld,%lld%c", &r, &w, &v, &u, &g, &tail);
+  if ((read != 4 && read != 5) || r < 1 || w < 1 || v < 1 || u < 1 || (read == 5 && g < 1))
+    usage(fmt::format("--tuning: '{}'; expected ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS], e.g. 1,4,2,1",
+                      text));
   t.rows_per_block = r;
   t.warps = w;
   t.vector_width = v;
   t.unroll = u;
+  if (read == 5) t.group_warps = g;
   return t;
 }
 
@@ -221,6 +226,7 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
     values.vector_width = kernel.value("vector_width", values.vector_width);
     values.unroll = kernel.value("unroll", values.unroll);
     values.slices_per_lane = kernel.value("slices_per_lane", values.slices_per_lane);
+    values.group_warps = kernel.value("group_warps", values.group_warps);
     const std::string shape = kernel.value("shape", "");
     if (!shape.empty() && !targets::is_matrix_shape_key(shape))
       throw std::runtime_error(fmt::format("{}: kernels[].shape \"{}\": expected tall, wide, square or ROWSxCOLS", path, shape));
@@ -266,6 +272,8 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
         add(type, shape, true, kManyRows, "check suite: many rows");
         add(type, shape, false, kManyRows, "check suite: many rows, f32 method");
         add(type, shape, true, kRowGroups, "check suite: row groups of several warps");
+        add(type, shape, true, kSharedRows, "check suite: warps sharing rows");
+        add(type, shape, false, kSharedRows, "check suite: warps sharing rows, f32 method");
       }
     }
     // Both weight layouts on every chip (one of them is the chip's default, built once).

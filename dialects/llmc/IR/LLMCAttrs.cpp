@@ -83,7 +83,7 @@ QuantType getStorageType(KvCacheType type) {
 
 LogicalResult TuningAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                                  int64_t rowsPerBlock, int64_t warps, int64_t vectorWidth,
-                                 int64_t unroll) {
+                                 int64_t unroll, int64_t groupWarps) {
   if (rowsPerBlock < 1 || rowsPerBlock > kMaxRowsPerBlock)
     return emitError() << "rows_per_block (" << rowsPerBlock << ") must be in 1.."
                        << kMaxRowsPerBlock;
@@ -93,6 +93,13 @@ LogicalResult TuningAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitEr
     return emitError() << "vector_width (" << vectorWidth << ") must be 1, 2, 4, 8 or 16";
   if (unroll < 1 || unroll > kMaxUnroll)
     return emitError() << "unroll (" << unroll << ") must be in 1.." << kMaxUnroll;
+  if (groupWarps != 0) {
+    if (groupWarps < 1 || warps % groupWarps != 0)
+      return emitError() << "group_warps (" << groupWarps << ") must divide warps (" << warps << ")";
+    if (rowsPerBlock % (warps / groupWarps) != 0)
+      return emitError() << "group_warps (" << groupWarps << ") makes " << warps / groupWarps
+                         << " groups of warps, which must divide rows_per_block (" << rowsPerBlock << ")";
+  }
   return success();
 }
 

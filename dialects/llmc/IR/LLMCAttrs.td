@@ -144,13 +144,20 @@ def LLMC_TuningAttr : LLMC_Attr<"Tuning", "tuning"> {
     `vector_width` values per load (1, 2, 4, 8 or 16) and `unroll` of the inner loop
     (1..16). A warp is the chip's SIMD group: 32 lanes on NVIDIA, 64 on gfx906.
 
+    A workgroup's warps form groups; each group owns some of its rows and splits their
+    columns. By default there are gcd(rows_per_block, warps) groups. `group_warps`, when
+    given, sets the warps per group instead: it must divide `warps`, and the number of
+    groups must divide `rows_per_block` (`rows_per_block = 2, warps = 2, group_warps = 2`:
+    two warps share both rows, so the activations each lane loads serve two rows).
+
     Example: `#llmc.tuning<rows_per_block = 1, warps = 4, vector_width = 4, unroll = 2>`.
   }];
   let parameters = (ins
     "int64_t":$rows_per_block,
     "int64_t":$warps,
     "int64_t":$vector_width,
-    "int64_t":$unroll
+    "int64_t":$unroll,
+    DefaultValuedParameter<"int64_t", "0">:$group_warps
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -176,6 +176,9 @@ LogicalResult QMatMulOp::verify() {
   if (!isDynamic(batch) && batch <= kMaxMatVecBatch)
     return emitOpError() << "batch (" << batch << ") must be greater than " << kMaxMatVecBatch
                          << "; batches of 1.." << kMaxMatVecBatch << " use llmc.qmatvec";
+  if (TuningAttr tuning = getTuningAttr(); tuning && tuning.getGroupWarps() != 0)
+    return emitOpError() << "tuning group_warps (" << tuning.getGroupWarps()
+                         << ") applies to llmc.qmatvec only; llmc.qmatmul tiles by rows_per_block and warps";
   return success();
 }
 

@@ -41,7 +41,7 @@ func.func @tuning_unroll() attributes {t = #llmc.tuning<rows_per_block = 1, warp
 
 // -----
 
-// expected-error @+1 {{expected ','}}
+// expected-error @+1 {{struct is missing required parameter: unroll}}
 func.func @tuning_missing() attributes {t = #llmc.tuning<rows_per_block = 1, warps = 4, vector_width = 4>} {
   return
 }
@@ -167,6 +167,28 @@ func.func @qmatvec_weight_rank(%w: memref<64x68xi8>, %x: memref<1x64xf32>, %y: m
 func.func @qmatvec_bad_tuning(%w: memref<?xi8>, %x: memref<1x64xf32>, %y: memref<1x64xf32>) {
   // expected-error @+1 {{warps (0) must be in 1..32}}
   llmc.qmatvec %w, %x -> %y quant<q8_0> rows = 64 cols = 64 tuning<rows_per_block = 1, warps = 0, vector_width = 4, unroll = 2> : memref<?xi8>, memref<1x64xf32>, memref<1x64xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{group_warps (3) must divide warps (4)}}
+func.func @tuning_group_warps() attributes {t = #llmc.tuning<rows_per_block = 2, warps = 4, vector_width = 4, unroll = 1, group_warps = 3>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{group_warps (1) makes 4 groups of warps, which must divide rows_per_block (2)}}
+func.func @tuning_group_rows() attributes {t = #llmc.tuning<rows_per_block = 2, warps = 4, vector_width = 4, unroll = 1, group_warps = 1>} {
+  return
+}
+
+// -----
+
+func.func @qmatmul_group_warps(%w: memref<?xi8>, %x: memref<?x64xf32>, %y: memref<?x64xf32>) {
+  // expected-error @+1 {{'llmc.qmatmul' op tuning group_warps (2) applies to llmc.qmatvec only}}
+  llmc.qmatmul %w, %x -> %y quant<q8_0> rows = 64 cols = 64 tuning<rows_per_block = 2, warps = 2, vector_width = 4, unroll = 1, group_warps = 2> : memref<?xi8>, memref<?x64xf32>, memref<?x64xf32>
   return
 }
 

@@ -174,6 +174,7 @@ func.func @arena_views(%w: memref<2304xi8>) {
 // CHECK-SAME: quant = [#llmc.quant<f32>, #llmc.quant<f16>, #llmc.quant<bf16>, #llmc.quant<q4_0>, #llmc.quant<q4_1>, #llmc.quant<q5_0>, #llmc.quant<q5_1>, #llmc.quant<q8_0>, #llmc.quant<q2_K>, #llmc.quant<q3_K>, #llmc.quant<q4_K>, #llmc.quant<q5_K>, #llmc.quant<q6_K>, #llmc.quant<iq4_nl>, #llmc.quant<iq4_xs>, #llmc.quant<mxfp4>]
 // CHECK-SAME: rope = [#llmc.rope_mode<norm>, #llmc.rope_mode<neox>]
 // CHECK-SAME: tuning = #llmc.tuning<rows_per_block = 2, warps = 1, vector_width = 8, unroll = 1>
+// CHECK-SAME: tuning_grouped = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, group_warps = 2>
 func.func @attributes() attributes {
   quant = [#llmc.quant<f32>, #llmc.quant<f16>, #llmc.quant<bf16>, #llmc.quant<q4_0>,
            #llmc.quant<q4_1>, #llmc.quant<q5_0>, #llmc.quant<q5_1>, #llmc.quant<q8_0>,
@@ -181,7 +182,8 @@ func.func @attributes() attributes {
            #llmc.quant<q6_K>, #llmc.quant<iq4_nl>, #llmc.quant<iq4_xs>, #llmc.quant<mxfp4>],
   kv = [#llmc.kv_cache<f16>, #llmc.kv_cache<q8_0>, #llmc.kv_cache<q4_0>],
   rope = [#llmc.rope_mode<norm>, #llmc.rope_mode<neox>],
-  tuning = #llmc.tuning<warps = 1, unroll = 1, rows_per_block = 2, vector_width = 8>
+  tuning = #llmc.tuning<warps = 1, unroll = 1, rows_per_block = 2, vector_width = 8>,
+  tuning_grouped = #llmc.tuning<group_warps = 2, rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1>
 } {
   return
 }

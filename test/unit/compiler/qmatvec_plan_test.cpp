@@ -37,6 +37,47 @@ TEST(QMatVecPlan, SlicesPerLaneFitsWarpsToTheRow) {
   EXPECT_EQ(plan("sm_90", QuantType::Q4_0, 64, 14336, 1, {1, 4, 4, 1}).tuning.warps, 4);
 }
 
+TEST(QMatVecPlan, RowGroupsByDefaultAndByGroupWarps) {
+  // By default gcd(rows, warps) groups: 2 rows, 2 warps are two groups of one warp and one row,
+  // reduced by shuffles alone (no workgroup memory without staging).
+  QMatVecPlan split = plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4});
+  EXPECT_EQ(split.rowGroups, 2);
+  EXPECT_EQ(split.warpsPerGroup, 1);
+  EXPECT_EQ(split.rowsPerGroup, 1);
+  EXPECT_EQ(split.sharedBytes, 0);
+  // group_warps 2: one group of both warps shares both rows; each warp leaves a partial sum per
+  // row in workgroup memory, and the name says so.
+  QMatVecPlan shared = plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 2});
+  EXPECT_EQ(shared.rowGroups, 1);
+  EXPECT_EQ(shared.warpsPerGroup, 2);
+  EXPECT_EQ(shared.rowsPerGroup, 2);
+  EXPECT_EQ(shared.sharedBytes, 4 * 2 * 2);
+  EXPECT_EQ(shared.gridX, 2048);
+  EXPECT_EQ(shared.blockX, 64);
+  EXPECT_EQ(shared.kernelName, "llmc_qmatvec_q4_K_4096x14336_b1_int8_r2w2v4u4g2");
+  // Six rows, six warps in groups of two: three groups of two rows.
+  QMatVecPlan three = plan("sm_90", QuantType::Q4_K, 14336, 4096, 1, {6, 6, 8, 1, 0, 2});
+  EXPECT_EQ(three.rowGroups, 3);
+  EXPECT_EQ(three.rowsPerGroup, 2);
+  // A group_warps that the default rule gives anyway is dropped: one kernel, one name.
+  QMatVecPlan same = plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 1});
+  EXPECT_EQ(same.tuning.groupWarps, 0);
+  EXPECT_EQ(same.kernelName, split.kernelName);
+  // CPUs have no warps to group.
+  EXPECT_EQ(plan("x86-64", QuantType::Q4_K, 64, 256, 1, {2, 2, 4, 1, 0, 2}).tuning.groupWarps, 0);
+}
+
+TEST(QMatVecPlan, GroupWarpsThatDoNotDivideAreAnError) {
+  auto target = makeTargetInfo("sm_90");
+  std::string error;
+  // 4 warps in groups of 1 are 4 groups, which do not divide 2 rows; 3 does not divide 4 warps.
+  for (QMatVecTuning t : {QMatVecTuning{2, 4, 4, 1, 0, 1}, QMatVecTuning{2, 4, 4, 1, 0, 3}}) {
+    EXPECT_FALSE(planQMatVec(*target, QuantType::Q8_0, 64, 256, 1, t, true, mlir::llmc::WeightLayout::Blocks, &error));
+    EXPECT_NE(error.find("group_warps = " + std::to_string(t.groupWarps) + " must divide warps = 4"), std::string::npos)
+        << error;
+  }
+}
+
 TEST(QMatVecPlan, Int8MethodOnChipsWithADot) {
   QMatVecPlan p = plan("sm_61", QuantType::Q4_0, 4096, 14336);
   EXPECT_EQ(p.method, DotMethod::Int8);

@@ -74,7 +74,10 @@ TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
         }
         if (k.quant == "q4_K" || k.quant == "q6_K") {
           EXPECT_EQ(k.source, "h200 measured");
-          EXPECT_EQ(k.rows_per_block, 2);
+          // Wide Q6_K (1024 x 5120 K/V): four rows, two warps sharing them all.
+          const bool grouped = k.quant == "q6_K" && k.shape == "wide";
+          EXPECT_EQ(k.rows_per_block, grouped ? 4 : 2);
+          EXPECT_EQ(k.group_warps, grouped ? 2 : 0);
         }
         if (k.quant == "q4_K") q4_k_unroll[k.shape] = k.unroll;
         if (k.quant == "q4_0") {
@@ -83,7 +86,7 @@ TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
           // 1024 x 5120 K/V and 5120 x 17408 down are wide.
           EXPECT_EQ(k.source, "h200 measured");
           EXPECT_EQ(k.rows_per_block, 2);
-          EXPECT_EQ(k.warps, k.shape == "wide" ? 1 : 5);
+          EXPECT_EQ(k.warps, k.shape == "wide" ? 2 : 5);
         }
       }
       if (device == "h200" && ft == FileType::Q4_0) {
@@ -99,7 +102,7 @@ TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
     }
   }
   const std::string text = plan_to_table(plan(*test::preset_model("qwen3-14b", FileType::Q4_0)->model, "h200"));
-  EXPECT_NE(text.find("q4_0@wide[rows 2 warps 1 vec 4 unroll 4]"), std::string::npos) << text;
+  EXPECT_NE(text.find("q4_0@wide[rows 2 warps 2 vec 4 unroll 4 group 2]"), std::string::npos) << text;
 }
 
 TEST(PlacementSearch, KernelTuningForAnExactShapeWhereMeasured) {
@@ -108,12 +111,15 @@ TEST(PlacementSearch, KernelTuningForAnExactShapeWhereMeasured) {
   auto m = test::preset_model("llama-3.1-8b", FileType::Q4_0);
   const Plan p = plan(*m->model, "h200");
   ASSERT_TRUE(p.fits);
-  std::map<std::string, int> warps;
+  // (warps, group_warps): the wide class's two warps share both rows of a workgroup.
+  std::map<std::string, std::pair<int, int>> warps;
   for (const auto& k : p.kernels)
-    if (k.quant == "q4_0") warps[k.shape] = k.warps;
-  EXPECT_EQ(warps, (std::map<std::string, int>{{"", 5}, {"4096x14336", 7}, {"wide", 1}}));
+    if (k.quant == "q4_0") warps[k.shape] = {k.warps, k.group_warps};
+  EXPECT_EQ(warps, (std::map<std::string, std::pair<int, int>>{{"", {5, 0}}, {"4096x14336", {7, 0}}, {"wide", {2, 2}}}));
   const std::string text = plan_to_table(p);
   EXPECT_NE(text.find("q4_0@4096x14336[rows 2 warps 7 vec 4 unroll 2]"), std::string::npos) << text;
+  EXPECT_NE(text.find("q4_0@wide[rows 2 warps 2 vec 4 unroll 4 group 2]"), std::string::npos) << text;
+  EXPECT_NE(plan_to_json(p).dump().find(R"("group_warps":2)"), std::string::npos);
 }
 
 TEST(PlacementSearch, SeventyBOnOneP104DoesNotFitAndSaysWhatWould) {

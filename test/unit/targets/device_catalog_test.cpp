@@ -219,8 +219,9 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     }
   }
   EXPECT_GE(entries, 1u);
-  // The H200's entries (written by llmc tune from test/data/kernel-perf/h200-sweep-2.json): one
-  // per type, plus another geometry for wide matrices where that gained; the H100 takes the chip's.
+  // The H200's entries (written by llmc tune from test/data/kernel-perf/h200-sweep-{2,3}.json):
+  // one per type, plus another geometry for wide matrices where that gained; the H100 takes the
+  // chip's.
   const ChipInfo& sm90 = *catalog().find_chip("sm_90");
   EXPECT_EQ(matrix_shape_class(14336, 4096), "tall");
   EXPECT_EQ(matrix_shape_class(4096, 14336), "wide");
@@ -229,9 +230,10 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     const char* quant;
     int rows, warps, unroll;           // the type's entry
     int wide_rows, wide_warps;         // its wide entry; 0: none
+    int wide_group_warps;              // warps per row group of the wide entry; 0: gcd(rows, warps) groups
   };
-  for (const Expected& e : {Expected{"q4_0", 2, 5, 1, 2, 1}, Expected{"q4_K", 2, 1, 1, 0, 0},
-                            Expected{"q6_K", 2, 1, 4, 0, 0}, Expected{"q8_0", 1, 4, 4, 2, 7}}) {
+  for (const Expected& e : {Expected{"q4_0", 2, 5, 1, 2, 2, 2}, Expected{"q4_K", 2, 1, 1, 0, 0, 0},
+                            Expected{"q6_K", 2, 1, 4, 4, 2, 2}, Expected{"q8_0", 1, 4, 4, 2, 7, 0}}) {
     SCOPED_TRACE(e.quant);
     const QMatVecConfig& entry = sm90.qmatvec_for(e.quant, "h200");
     EXPECT_NE(&entry, &sm90.qmatvec_for(e.quant));
@@ -247,6 +249,7 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
       EXPECT_NE(&wide, &entry);
       EXPECT_EQ(wide.rows_per_block, e.wide_rows);
       EXPECT_EQ(wide.warps_per_block, e.wide_warps);
+      EXPECT_EQ(wide.group_warps, e.wide_group_warps);
     }
     EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h100", "wide"), &sm90.qmatvec_for(e.quant));
   }
@@ -257,6 +260,11 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
   EXPECT_EQ(&sm90.qmatvec_for_matrix("q4_0", "h200", 14336, 4096), &sm90.qmatvec_for("q4_0", "h200"));
   EXPECT_EQ(&sm90.qmatvec_for_matrix("q4_0", "h100", 4096, 14336), &sm90.qmatvec_for("q4_0"));
   EXPECT_EQ(sm90.qmatvec_for_matrix("q6_K", "h200", 4096, 14336).rows_per_block, 4);
+  // Q4_K's tall 14336x4096: three groups of two warps, each sharing two of a workgroup's six rows.
+  const QMatVecConfig& tall = sm90.qmatvec_for_matrix("q4_K", "h200", 14336, 4096);
+  EXPECT_EQ(tall.rows_per_block, 6);
+  EXPECT_EQ(tall.warps_per_block, 6);
+  EXPECT_EQ(tall.group_warps, 2);
 }
 
 TEST(DeviceCatalog, MatrixShapeKeys) {
@@ -448,6 +456,20 @@ TEST(DeviceCatalogData, BrokenChipsAndLinks) {
     const std::string error = load_error(data);
     EXPECT_NE(error.find("by_device.h200.q4_0.by_shape.long: expected a shape class (tall, wide or square) or a matrix shape ROWSxCOLS"),
               std::string::npos) << error;
+  }
+  {
+    // group_warps must divide the warps into groups that divide the rows: 2 rows, 4 warps, 1 per group.
+    TargetData data = data_from_disk();
+    edit(data.chips, [&](json& j) {
+      json& wide = sm90(j)["by_device"]["h200"]["q4_0"]["by_shape"]["wide"];
+      wide["warps_per_block"] = 4;
+      wide["group_warps"] = 1;
+    });
+    const std::string error = load_error(data);
+    EXPECT_NE(error.find("by_device.h200.q4_0.by_shape.wide.group_warps: must divide warps_per_block into a number of "
+                         "groups that divides rows_per_block"),
+              std::string::npos)
+        << error;
   }
   {
     TargetData data = data_from_disk();

@@ -24,6 +24,9 @@ struct QMatVecTuning {
   // no lane idles in a last, partial round. Chip defaults set it (chips.json slices_per_lane);
   // an explicit #llmc.tuning does not.
   int64_t slicesPerLane = 0;
+  // GPU: warps per row group (see QMatVecPlan::rowGroups); 0 takes gcd(rowsPerBlock, warps)
+  // groups. The plan keeps 0 when the value equals what the default rule gives.
+  int64_t groupWarps = 0;
 };
 
 // f32: weights dequantized and multiplied with f32 activations. int8: activations quantized to
@@ -56,10 +59,11 @@ struct QMatVecPlan {
   int64_t gridX = 1;
   int64_t blockX = 1;
 
-  // GPU: a workgroup's warps are spread over its rows before its columns. rowGroups =
-  // gcd(rows_per_block, warps) groups of warpsPerGroup warps each own rowsPerGroup rows and split
-  // their columns; a group of one warp reduces with shuffles alone, wider groups add one pass
-  // through workgroup memory.
+  // GPU: a workgroup's warps are spread over its rows before its columns. rowGroups groups of
+  // warpsPerGroup warps each own rowsPerGroup rows and split their columns; a group of one warp
+  // reduces with shuffles alone, wider groups add one pass through workgroup memory. By default
+  // rowGroups = gcd(rows_per_block, warps); the tuning's groupWarps may ask for fewer, wider
+  // groups (two warps sharing two rows), so that each lane's activations serve more rows.
   int64_t rowGroups = 1;
   int64_t warpsPerGroup = 1;
   int64_t rowsPerGroup = 1;

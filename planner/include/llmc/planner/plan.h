@@ -89,6 +89,7 @@ struct KernelConfig {
   int vector_width = 0;
   int unroll = 0;
   int slices_per_lane = 0;  // > 0: warps are fitted to each matrix (see targets' QMatVecConfig)
+  int group_warps = 0;      // > 0: warps per row group (see targets' QMatVecConfig)
   std::string source;      // "chip default" or a tuning DB entry
 };
 

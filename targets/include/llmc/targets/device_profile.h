@@ -67,6 +67,9 @@ struct QMatVecConfig {
   // When positive (GPUs, one row per block): warps are fitted to each matrix instead, so that
   // every lane of the row's warps gets exactly this many lane steps, if that takes 1 to 16 warps.
   int slices_per_lane = 0;
+  // When positive (GPUs): warps per row group, instead of gcd(rows_per_block, warps_per_block)
+  // groups; it divides warps_per_block, and the group count divides rows_per_block.
+  int group_warps = 0;
   std::string rationale;    // where the numbers come from
 };
 
