@@ -97,6 +97,7 @@ OpPlan opPlanOrThrow(const TargetInfo& target, const KernelRequest& request) {
   spec.width = request.width;
   spec.broadcast = request.broadcast;
   spec.eps = request.eps;
+  spec.quantize = request.op == "rms_norm" && request.quantize;
   spec.scale = request.scale;
   spec.heads = request.heads;
   spec.headDim = request.head_dim;
@@ -256,6 +257,7 @@ json opKernelEntry(const TargetInfo& target, const OpPlan& plan, const std::vect
     case OpKind::RmsNorm:
       entry["width"] = spec.width;
       entry["eps"] = spec.eps;
+      if (spec.quantize) entry["q8"] = true;
       break;
     case OpKind::Add:
     case OpKind::Mul:

@@ -269,10 +269,40 @@ class OpBodies {
     Value sum = lanes.reduce(kb, squares, addCombine, 0);
     Value mean = divF(kb, sum, kb.f32(static_cast<double>(spec_.width)));
     Value scale = divF(kb, kb.f32(1.0), squareRoot(kb, kb.addF(mean, kb.f32(spec_.eps))));
+    if (spec_.quantize) {
+      quantizedRmsNormRow(kb, lanes, args, row, scale);
+      return;
+    }
     forEach(kb, lanes.first(kb), end, lanes.stride(kb), [&](KernelIRBuilder& ikb, Value col) {
       Value xv = loadF32(ikb, x, {row, col}, v);
       Value wv = loadF32(ikb, weight, {col}, v);
       storeVector(ikb, ikb.mulF(ikb.mulF(xv, splatF(ikb, scale, v)), wv), out, {row, col});
+    });
+  }
+
+  // rms_norm's second pass with q8: each lane takes whole blocks of 32 values (lanes are not
+  // always whole warps' worth of a block, so no shuffles), writes them normalized to out and
+  // quantized to q8 (codes of row t at t x W, a (d, d x sum) pair per block after all codes).
+  void quantizedRmsNormRow(KernelIRBuilder& kb, const Lanes& lanes, mlir::ValueRange args, Value row,
+                           Value scale) const {
+    const int64_t W = spec_.width;
+    const int64_t values = spec_.tokens * W;
+    const int64_t bytes = values + values / 4;
+    Value x = args[0], weight = args[1], out = args[2];
+    Value codes = args[3];
+    Value pairs = kb.viewAs(codes, bytes, kb.b.getF32Type());
+    const int64_t laneCount = lanes.strideValues() / plan_.vectorWidth;
+    Value lane = lanes.isGpu() ? lanes.thread() : kb.index(0);
+    forEach(kb, lane, kb.index(W / 32), kb.index(laneCount), [&](KernelIRBuilder& ikb, Value block) {
+      Value col = ikb.mul(block, 32);
+      Value y = ikb.mulF(ikb.mulF(loadF32(ikb, x, {row, col}, 32), splatF(ikb, scale, 32)),
+                         loadF32(ikb, weight, {col}, 32));
+      storeVector(ikb, y, out, {row, col});
+      QuantizedBlock32 q = quantizeBlock32(ikb, y);
+      storeVector(ikb, q.codes, codes, {ikb.add(ikb.mul(row, W), col)});
+      Value pair = ikb.add(ikb.mul(ikb.add(ikb.mul(row, W / 32), block), 2), values / 4);
+      mlir::memref::StoreOp::create(ikb.b, ikb.loc, q.scale, pairs, mlir::ValueRange{pair});
+      mlir::memref::StoreOp::create(ikb.b, ikb.loc, q.scaledSum, pairs, mlir::ValueRange{ikb.add(pair, 1)});
     });
   }
 

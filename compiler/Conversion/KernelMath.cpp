@@ -2,7 +2,9 @@
 
 #include <numbers>
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace llmc::compiler {
 
@@ -160,6 +162,33 @@ SinCos sinCos(KernelIRBuilder& kb, Value hi, Value lo) {
   sin = select(kb, bitSet(q, 2), negate(kb, sin), sin);
   cos = select(kb, bitSet(kb.add(q, kb.constantLike(q, 1)), 2), negate(kb, cos), cos);
   return {sin, cos};
+}
+
+QuantizedBlock32 quantizeBlock32(KernelIRBuilder& kb, Value values) {
+  mlir::OpBuilder& b = kb.b;
+  mlir::Location loc = kb.loc;
+  auto f32x32 = mlir::VectorType::get({32}, b.getF32Type());
+  auto i32x32 = mlir::VectorType::get({32}, b.getI32Type());
+  Value bits = mlir::arith::BitcastOp::create(b, loc, i32x32, values);
+  Value magnitude = mlir::arith::BitcastOp::create(b, loc, f32x32, kb.andI(bits, 0x7FFFFFFF));
+  Value amax = mlir::vector::ReductionOp::create(b, loc, mlir::vector::CombiningKind::MAXNUMF, magnitude);
+  Value d = mlir::arith::DivFOp::create(b, loc, amax, kb.f32(127.0));
+  Value isZero = mlir::arith::CmpFOp::create(b, loc, mlir::arith::CmpFPredicate::OEQ, d, kb.f32(0.0));
+  Value inverse = mlir::arith::SelectOp::create(b, loc, isZero, kb.f32(0.0),
+                                                mlir::arith::DivFOp::create(b, loc, kb.f32(1.0), d));
+  // |x| / d is 0..127, so truncation and the fraction are exact.
+  Value scaled = kb.mulF(magnitude, kb.splat(inverse, 32));
+  Value whole = mlir::arith::FPToSIOp::create(b, loc, i32x32, scaled);
+  Value fraction = kb.subF(scaled, kb.sToF32(whole));
+  Value roundsUp =
+      mlir::arith::CmpFOp::create(b, loc, mlir::arith::CmpFPredicate::OGE, fraction, kb.splat(kb.f32(0.5), 32));
+  Value rounded = mlir::arith::SelectOp::create(b, loc, roundsUp, kb.add(whole, kb.constantLike(whole, 1)), whole);
+  Value negative = mlir::arith::CmpIOp::create(b, loc, mlir::arith::CmpIPredicate::slt, bits, kb.constantLike(bits, 0));
+  Value code = mlir::arith::SelectOp::create(
+      b, loc, negative, mlir::arith::SubIOp::create(b, loc, kb.constantLike(rounded, 0), rounded), rounded);
+  Value sum = mlir::vector::ReductionOp::create(b, loc, mlir::vector::CombiningKind::ADD, code);
+  Value codes = mlir::arith::TruncIOp::create(b, loc, mlir::VectorType::get({32}, b.getI8Type()), code);
+  return {codes, d, kb.mulF(d, kb.sToF32(sum))};
 }
 
 }  // namespace llmc::compiler

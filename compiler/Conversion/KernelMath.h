@@ -33,6 +33,16 @@ mlir::Value roundHalfAwayToI32(KernelIRBuilder& kb, mlir::Value v);
 // e^v.
 mlir::Value exp(KernelIRBuilder& kb, mlir::Value v);
 
+// A block of 32 values (vector<32xf32>) quantized as ggml's quantize_row_q8_1: d = amax / 127,
+// codes round(x / d) half away from zero (0 when d is 0), in integer arithmetic; also d times
+// the sum of the codes. The int8 dot products read activations in this form.
+struct QuantizedBlock32 {
+  mlir::Value codes;      // vector<32xi8>
+  mlir::Value scale;      // d, f32
+  mlir::Value scaledSum;  // d * sum(codes), f32
+};
+QuantizedBlock32 quantizeBlock32(KernelIRBuilder& kb, mlir::Value values);
+
 struct SinCos {
   mlir::Value sin;
   mlir::Value cos;

@@ -66,6 +66,7 @@ mlir::FailureOr<OpSpec> specOf(mlir::Operation* op) {
           .Case([&](mlir::llmc::RmsNormOp o) {
             spec.kind = OpKind::RmsNorm;
             spec.eps = o.getEps().convertToFloat();
+            spec.quantize = o.getQ8() != nullptr;
             return shapeOf(o.getX(), "x");
           })
           .Case([&](mlir::llmc::AddOp o) {
@@ -138,7 +139,9 @@ mlir::FailureOr<OpSpec> specOf(mlir::Operation* op) {
 llvm::SmallVector<mlir::Value> kernelOperands(mlir::Operation* op) {
   return llvm::TypeSwitch<mlir::Operation*, llvm::SmallVector<mlir::Value>>(op)
       .Case([](mlir::llmc::RmsNormOp o) {
-        return llvm::SmallVector<mlir::Value>{o.getX(), o.getWeight(), o.getOut()};
+        llvm::SmallVector<mlir::Value> operands{o.getX(), o.getWeight(), o.getOut()};
+        if (o.getQ8()) operands.push_back(o.getQ8());
+        return operands;
       })
       .Case([](mlir::llmc::AddOp o) {
         return llvm::SmallVector<mlir::Value>{o.getLhs(), o.getRhs(), o.getOut()};

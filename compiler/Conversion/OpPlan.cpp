@@ -129,9 +129,14 @@ std::optional<OpPlan> planOp(const TargetInfo& target, const OpSpec& spec, std::
     case OpKind::RmsNorm: {
       if (!(spec.eps > 0) || !std::isfinite(spec.eps))
         return fail("rms_norm: eps (" + std::to_string(spec.eps) + ") must be a positive finite number");
-      plan.kernelName = "llmc_rms_norm_" + shape + "_e" + floatBitsHex(spec.eps);
+      plan.kernelName = "llmc_rms_norm_" + shape + "_e" + floatBitsHex(spec.eps) + (spec.quantize ? "_q8" : "");
       plan.params = {buffer("x", "input", "f32", {T, W}), buffer("weight", "weights", "f32", {W}),
                      buffer("out", "output", "f32", {T, W})};
+      if (spec.quantize) {
+        if (W % 32 != 0) return fail("rms_norm: q8 needs a row length (" + str(W) + ") that is a multiple of 32");
+        // The int8 products' activations: T x W codes, then a (d, d x sum) f32 pair per block.
+        plan.params.push_back(buffer("q8", "output", "i8", {T * W + T * W / 4}));
+      }
       break;
     }
     case OpKind::Add:

@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include "KernelIRBuilder.h"
+#include "KernelMath.h"
 #include "QuantDecoders.h"
 
 namespace llmc::compiler {
@@ -282,30 +283,10 @@ ActivationSource stageActivations(KernelIRBuilder& kb, const QMatVecPlan& plan, 
           mlir::scf::YieldOp::create(b, loc);
           return;
         }
-        auto i32x32 = mlir::VectorType::get({32}, b.getI32Type());
-        Value bits = mlir::arith::BitcastOp::create(b, loc, i32x32, v);
-        Value magnitude = mlir::arith::BitcastOp::create(b, loc, f32x32, ib.andI(bits, 0x7FFFFFFF));
-        Value amax = mlir::vector::ReductionOp::create(b, loc, mlir::vector::CombiningKind::MAXNUMF, magnitude);
-        // d = amax / 127, codes round(x / d) half away from zero: quantize_row_q8_1's rounding,
-        // in integer arithmetic (no libdevice / ocml calls).
-        Value d = mlir::arith::DivFOp::create(b, loc, amax, ib.f32(127.0));
-        Value isZero = mlir::arith::CmpFOp::create(b, loc, mlir::arith::CmpFPredicate::OEQ, d, ib.f32(0.0));
-        Value inverse = mlir::arith::SelectOp::create(b, loc, isZero, ib.f32(0.0),
-                                                      mlir::arith::DivFOp::create(b, loc, ib.f32(1.0), d));
-        Value scaled = ib.mulF(magnitude, ib.splat(inverse, 32));
-        Value whole = mlir::arith::FPToSIOp::create(b, loc, i32x32, scaled);
-        Value fraction = ib.subF(scaled, ib.sToF32(whole));
-        Value roundsUp = mlir::arith::CmpFOp::create(b, loc, mlir::arith::CmpFPredicate::OGE, fraction,
-                                                     ib.splat(ib.f32(0.5), 32));
-        Value rounded = mlir::arith::SelectOp::create(b, loc, roundsUp, ib.add(whole, ib.constantLike(whole, 1)), whole);
-        Value negative = mlir::arith::CmpIOp::create(b, loc, mlir::arith::CmpIPredicate::slt, bits, ib.constantLike(bits, 0));
-        Value code = mlir::arith::SelectOp::create(
-            b, loc, negative, mlir::arith::SubIOp::create(b, loc, ib.constantLike(rounded, 0), rounded), rounded);
-        Value sum = mlir::vector::ReductionOp::create(b, loc, mlir::vector::CombiningKind::ADD, code);
-        Value bytes = mlir::arith::TruncIOp::create(b, loc, mlir::VectorType::get({32}, b.getI8Type()), code);
-        mlir::vector::StoreOp::create(b, loc, bytes, staged[0], mlir::ValueRange{first}, false, llvm::MaybeAlign(16));
-        mlir::memref::StoreOp::create(b, loc, d, staged[1], mlir::ValueRange{ib.mul(block, 2)});
-        mlir::memref::StoreOp::create(b, loc, ib.mulF(d, ib.sToF32(sum)), staged[1], mlir::ValueRange{ib.add(ib.mul(block, 2), 1)});
+        QuantizedBlock32 q = quantizeBlock32(ib, v);
+        mlir::vector::StoreOp::create(b, loc, q.codes, staged[0], mlir::ValueRange{first}, false, llvm::MaybeAlign(16));
+        mlir::memref::StoreOp::create(b, loc, q.scale, staged[1], mlir::ValueRange{ib.mul(block, 2)});
+        mlir::memref::StoreOp::create(b, loc, q.scaledSum, staged[1], mlir::ValueRange{ib.add(ib.mul(block, 2), 1)});
         mlir::scf::YieldOp::create(b, loc);
       });
   if (!int8) {

@@ -134,7 +134,8 @@ mlir::OwningOpRef<mlir::ModuleOp> buildOpModule(mlir::MLIRContext& context, cons
   auto arg = [&](unsigned i) { return func.getArgument(i); };
   switch (spec.kind) {
     case OpKind::RmsNorm:
-      mlir::llmc::RmsNormOp::create(b, loc, arg(0), arg(1), arg(2), b.getF32FloatAttr(spec.eps));
+      mlir::llmc::RmsNormOp::create(b, loc, arg(0), arg(1), arg(2), spec.quantize ? arg(3) : mlir::Value(),
+                                    b.getF32FloatAttr(spec.eps));
       break;
     case OpKind::Add: mlir::llmc::AddOp::create(b, loc, arg(0), arg(1), arg(2)); break;
     case OpKind::Mul: mlir::llmc::MulOp::create(b, loc, arg(0), arg(1), arg(2)); break;

@@ -23,6 +23,7 @@
 #include "llmc/compiler/Bundle.h"
 #include "llmc/ggml_types.h"
 #include "llmc/gguf.h"
+#include "llmc/targets/device_catalog.h"
 #include "llmc/targets/device_profile.h"
 
 namespace llmc::cli {
@@ -411,6 +412,10 @@ int run_build(const BuildOptions& o) {
       for (KernelRequest& op : suite_op_kernels(quant_types)) request.kernels.push_back(std::move(op));
     } else {
       request.kernels = base;
+      // Chips without an int8 dot (CPUs, sm_60) run the f32 products: plain norms.
+      const targets::ChipInfo* info = targets::DeviceCatalog::builtin().find_chip(chip);
+      if (!info || !info->has_int8_dot)
+        for (KernelRequest& kernel : request.kernels) kernel.quantize = false;
       for (KernelRequest& kernel : request.kernels) {
         if (kernel.op != "qmatvec") continue;
         // The plan's entry for the matrix's exact shape, else for its shape class, else for the type.

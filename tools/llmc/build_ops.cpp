@@ -35,8 +35,9 @@ class RequestList {
  public:
   void add(KernelRequest request, const std::string& tensor = "") {
     const std::string key =
-        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", request.op, request.type, request.rows,
-                    request.cols, request.tokens, request.width, request.broadcast, request.eps, request.scale,
+        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", request.op, request.type, request.rows,
+                    request.cols, request.tokens, request.width, request.broadcast, request.eps, request.quantize,
+                    request.scale,
                     request.rope_mode, request.heads, request.head_dim, request.rope_dims, request.freq_base,
                     request.cache_type, request.n_ctx, request.kv_heads, request.causal, request.layout);
     auto [it, inserted] = index_.emplace(key, requests_.size());
@@ -67,9 +68,12 @@ std::vector<KernelRequest> model_op_kernels(const GgufFile& file, int64_t tokens
     embed.cols = static_cast<int64_t>(embd->ne[0]);
     list.add(embed, "token_embd.weight");
   }
+  // Norms of the hidden state feed the products (Q/K/V, gate/up, output): they also write the
+  // int8 activations those products read, so that no quantizer launch sits between them.
   auto norm = [&](int64_t rows, int64_t width, const std::string& tensor) {
     KernelRequest r = op_request("rms_norm", rows, width);
     r.eps = hp.rms_eps;
+    r.quantize = width == static_cast<int64_t>(hp.n_embd) && width % 32 == 0;
     list.add(r, tensor);
   };
   for (uint32_t layer = 0; layer < hp.n_layer; ++layer) {
@@ -165,6 +169,13 @@ std::vector<KernelRequest> suite_op_kernels(const std::vector<GgmlType>& quants)
   };
   norm(1, 4096, 1e-5f);
   norm(3, 1000, 1e-6f);
+  // Fused with the int8 products' activation quantizer (q8): a decode row, and three of 2560.
+  for (const auto& [tokens, width] : {std::pair<int64_t, int64_t>{1, 4096}, {3, 2560}}) {
+    KernelRequest r = op_request("rms_norm", tokens, width);
+    r.eps = 1e-5f;
+    r.quantize = true;
+    list.add(r);
+  }
   norm(32, 128, 1e-6f);  // qwen3's per-head norm
   norm(2, 33, 1e-5f);
   for (const char* op : {"add", "mul"}) {
@@ -237,8 +248,8 @@ std::optional<KernelRequest> parse_op_kernel(const std::string& text) {
   if (colon == std::string::npos) return std::nullopt;
   std::string op = text.substr(0, colon);
   const std::string rest = text.substr(colon + 1);
-  const std::set<std::string> width_ops = {"rms_norm", "add",    "add_row", "mul",
-                                           "mul_row",  "swiglu", "softmax", "argmax"};
+  const std::set<std::string> width_ops = {"rms_norm", "rms_norm_q8", "add",     "add_row", "mul",
+                                           "mul_row",  "swiglu",      "softmax", "argmax"};
   if (op == "qmatmul") {
     const size_t second = rest.find(':');
     auto type = second == std::string::npos ? std::nullopt : ggml_type_from_name(rest.substr(0, second));
@@ -276,8 +287,11 @@ std::optional<KernelRequest> parse_op_kernel(const std::string& text) {
     throw CLI::ValidationError(fmt::format("'{}'; expected {}:TOKENSxWIDTH, e.g. {}:1x4096", text, op, op));
   const bool row = op.ends_with("_row");
   if (row) op.resize(op.size() - 4);
+  const bool q8 = op == "rms_norm_q8";
+  if (q8) op = "rms_norm";
   KernelRequest r = op_request(op, tokens, width);
   r.broadcast = row;
+  r.quantize = q8;
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -103,6 +104,7 @@ struct OpKernel {
   int64_t dims = 0;
   bool causal = false;
   double freq_base = 0;
+  bool q8 = false;                 // rms_norm: also writes the rows as int8 blocks
   GgmlType cache = GgmlType::F16;  // kv_store: f16, q8_0 or q4_0; attention: f16
   int64_t n_ctx = 0;
   GgmlType quant = GgmlType::F32;  // embed
@@ -132,6 +134,9 @@ Param buffer(std::string name, std::string role, std::string dtype, std::vector<
 std::vector<Param> expected_params(const OpKernel& k, const std::string& at) {
   const int64_t T = k.tokens;
   const int64_t W = k.width;
+  if (k.op == "rms_norm" && k.q8)
+    return {buffer("x", "input", "f32", {T, W}), buffer("weight", "weights", "f32", {W}),
+            buffer("out", "output", "f32", {T, W}), buffer("q8", "output", "i8", {T * W + T * W / 4})};
   if (k.op == "rms_norm")
     return {buffer("x", "input", "f32", {T, W}), buffer("weight", "weights", "f32", {W}),
             buffer("out", "output", "f32", {T, W})};
@@ -214,7 +219,11 @@ OpKernel parse(const json& j) {
     k.width = positive(json_field<int64_t>(j, "width", at), "width");
   }
   if (k.op == "add" || k.op == "mul") k.broadcast = json_field<bool>(j, "broadcast", at);
-  if (k.op == "rms_norm") k.eps = json_field<double>(j, "eps", at);
+  if (k.op == "rms_norm") {
+    k.eps = json_field<double>(j, "eps", at);
+    if (j.contains("q8")) k.q8 = json_field<bool>(j, "q8", at);
+    if (k.q8 && k.width % 32 != 0) throw std::runtime_error(at + ": q8 needs a width that is a multiple of 32");
+  }
   if (k.op == "softmax") k.scale = json_field<double>(j, "scale", at);
   if (k.op == "kv_store") {
     const std::string cache = json_field<std::string>(j, "kv_cache", at);
@@ -404,6 +413,32 @@ double bound_for(const std::string& op) {
   return 2e-6;
 }
 
+// 32 values quantized as the kernels' q8 activations are (quantize_row_q8_1): d = amax / 127,
+// codes |x| / d rounded half away from zero with x's sign, in the kernels' f32 operations.
+// A code may round the other way where |x| / d lies within a few ulps of k + 1/2: whether the
+// product is rounded before the fraction is taken (or fused with it) is the compiler's choice.
+struct BlockQ8 {
+  int8_t codes[32];
+  bool tie[32];
+  float d = 0;
+};
+BlockQ8 quantize_block_q8(const float* x) {
+  BlockQ8 q;
+  float amax = 0;
+  for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+  q.d = amax / 127.0f;
+  const float inverse = q.d == 0.0f ? 0.0f : 1.0f / q.d;
+  for (int i = 0; i < 32; ++i) {
+    const float scaled = std::fabs(x[i]) * inverse;
+    const auto whole = static_cast<int32_t>(scaled);
+    const float fraction = scaled - static_cast<float>(whole);
+    const int32_t rounded = fraction >= 0.5f ? whole + 1 : whole;
+    q.codes[i] = static_cast<int8_t>(std::signbit(x[i]) ? -rounded : rounded);
+    q.tie[i] = std::fabs(fraction - 0.5f) < 1e-5f;
+  }
+  return q;
+}
+
 Result evaluate(const OpKernel& k, Data& d) {
   Result r;
   r.bound = bound_for(k.op);
@@ -569,6 +604,36 @@ Result evaluate(const OpKernel& k, Data& d) {
                             k.layout, blocks, WeightLayout::Blocks);
       dequantize_row(k.quant, blocks.data(), row.data(), k.cols);
       reference.insert(reference.end(), row.begin(), row.end());
+    }
+  }
+  if (k.q8) {
+    // q8 holds the kernel's own out rows quantized (quantize_row_q8_1's rounding, bit for bit):
+    // the codes of row t at t x W, then a (d, d x sum of codes) pair per block of 32.
+    const int8_t* codes = d.as<int8_t>(k, "q8");
+    std::vector<float> pairs(static_cast<size_t>(T * W / 16));
+    std::memcpy(pairs.data(), codes + T * W, pairs.size() * sizeof(float));
+    for (int64_t block = 0; block < T * W / 32; ++block) {
+      const BlockQ8 want = quantize_block_q8(out + block * 32);
+      const int8_t* got = codes + block * 32;
+      const float got_d = pairs[2 * static_cast<size_t>(block)];
+      const float got_sum = pairs[2 * static_cast<size_t>(block) + 1];
+      int sum = 0;
+      int bad = -1;
+      for (int i = 0; i < 32; ++i) {
+        sum += got[i];
+        const int off = std::abs(static_cast<int>(got[i]) - static_cast<int>(want.codes[i]));
+        if (bad < 0 && off > (want.tie[i] ? 1 : 0)) bad = i;
+      }
+      const float want_sum = got_d * static_cast<float>(sum);
+      if (bad >= 0 || std::bit_cast<uint32_t>(got_d) != std::bit_cast<uint32_t>(want.d) ||
+          std::bit_cast<uint32_t>(got_sum) != std::bit_cast<uint32_t>(want_sum)) {
+        r.finite = false;
+        r.detail = bad >= 0 ? fmt::format("q8 block {}: code {} is {}, the block's out values quantize to {}", block,
+                                          bad, got[bad], want.codes[bad])
+                            : fmt::format("q8 block {}: d, d x sum = {}, {}; expected {}, {}", block, got_d, got_sum,
+                                          want.d, want_sum);
+        return r;
+      }
     }
   }
   const int64_t width = static_cast<int64_t>(reference.size()) / T;

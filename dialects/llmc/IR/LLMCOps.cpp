@@ -189,6 +189,17 @@ LogicalResult RmsNormOp::verify() {
     return emitOpError() << "weight length (" << weight.getDimSize(0)
                          << ") must equal the row length of x (" << x.getDimSize(1) << ")";
   if (failed(verifySameShape(*this, "out", getOut().getType(), "x", x))) return failure();
+  if (Value q8 = getQ8()) {
+    const int64_t width = x.getDimSize(1);
+    if (!isDynamic(width) && width % 32 != 0)
+      return emitOpError() << "q8: the row length (" << width << ") must be a multiple of 32";
+    const int64_t rows = x.getDimSize(0);
+    const int64_t bytes = llvm::cast<MemRefType>(q8.getType()).getDimSize(0);
+    if (!isDynamic(rows) && !isDynamic(width) && !isDynamic(bytes) && bytes != rows * width + rows * width / 4)
+      return emitOpError() << "q8 holds " << bytes << " bytes; " << rows << " rows of " << width
+                           << " values take " << rows * width + rows * width / 4
+                           << " (the codes, then 8 bytes of scales per 32)";
+  }
   return verifyPositiveFinite(*this, "eps", getEps());
 }
 

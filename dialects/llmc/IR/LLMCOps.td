@@ -89,22 +89,31 @@ def LLMC_RmsNormOp : LLMC_Op<"rms_norm"> {
     equals the row length; per-head norms (qwen3's q/k norm) view `[T, heads * head_dim]`
     as `[T * heads, head_dim]`. `out` may be `x`.
 
+    With `q8`, the normalized rows are also written quantized, as the int8 `llmc.qmatvec`
+    kernels read their activations: `T * cols` int8 codes in blocks of 32 (d = amax / 127,
+    codes rounded half away from zero), then for each block the f32 pair (d, d * sum of its
+    codes). The next products then need no quantizer of their own. The row length must be a
+    multiple of 32, and a static `q8` holds exactly `T * cols * (1 + 8 / 32)` bytes.
+
     Example:
 
     ```mlir
     llmc.rms_norm %x, %weight -> %out eps = 9.99999974E-6
         : memref<?x4096xf32>, memref<4096xf32>, memref<?x4096xf32>
+    llmc.rms_norm %x, %weight -> %out, %q8 eps = 9.99999974E-6
+        : memref<1x4096xf32>, memref<4096xf32>, memref<1x4096xf32>, memref<5120xi8>
     ```
   }];
   let arguments = (ins
     Arg<LLMC_Rows, "input rows", [MemRead]>:$x,
     Arg<LLMC_Vector, "per-column scale", [MemRead]>:$weight,
     Arg<LLMC_Rows, "normalized rows", [MemWrite]>:$out,
+    Arg<Optional<LLMC_Bytes>, "normalized rows as int8 blocks and their scales", [MemWrite]>:$q8,
     F32Attr:$eps
   );
   let assemblyFormat = [{
-    $x `,` $weight `->` $out `eps` `=` $eps attr-dict
-    `:` type($x) `,` type($weight) `,` type($out)
+    $x `,` $weight `->` $out (`,` $q8^)? `eps` `=` $eps attr-dict
+    `:` type($x) `,` type($weight) `,` type($out) (`,` type($q8)^)?
   }];
   let hasVerifier = 1;
 }

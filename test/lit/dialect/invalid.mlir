@@ -230,6 +230,22 @@ func.func @rms_norm_out(%x: memref<1x4096xf32>, %weight: memref<4096xf32>, %out:
 
 // -----
 
+func.func @rms_norm_q8_width(%x: memref<1x1000xf32>, %weight: memref<1000xf32>, %q8: memref<1250xi8>) {
+  // expected-error @+1 {{'llmc.rms_norm' op q8: the row length (1000) must be a multiple of 32}}
+  llmc.rms_norm %x, %weight -> %x, %q8 eps = 1.0e-5 : memref<1x1000xf32>, memref<1000xf32>, memref<1x1000xf32>, memref<1250xi8>
+  return
+}
+
+// -----
+
+func.func @rms_norm_q8_size(%x: memref<2x4096xf32>, %weight: memref<4096xf32>, %q8: memref<5120xi8>) {
+  // expected-error @+1 {{'llmc.rms_norm' op q8 holds 5120 bytes; 2 rows of 4096 values take 10240 (the codes, then 8 bytes of scales per 32)}}
+  llmc.rms_norm %x, %weight -> %x, %q8 eps = 1.0e-5 : memref<2x4096xf32>, memref<4096xf32>, memref<2x4096xf32>, memref<5120xi8>
+  return
+}
+
+// -----
+
 func.func @rms_norm_eps(%x: memref<?x4096xf32>, %weight: memref<4096xf32>) {
   // expected-error @+1 {{'llmc.rms_norm' op eps (0.000000e+00) must be a positive finite number}}
   llmc.rms_norm %x, %weight -> %x eps = 0.0 : memref<?x4096xf32>, memref<4096xf32>, memref<?x4096xf32>

@@ -58,6 +58,15 @@ func.func @rms_norm(%x: memref<?x4096xf32>, %weight: memref<4096xf32>, %out: mem
   return
 }
 
+// With q8, the rows are also written as the int8 products read them: 4096 codes and 128 pairs.
+// CHECK-LABEL: func.func @rms_norm_q8(
+// CHECK: llmc.rms_norm %{{.*}}, %{{.*}} -> %{{.*}}, %{{.*}} eps = 9.99999974E-6 : memref<1x4096xf32>, memref<4096xf32>, memref<1x4096xf32>, memref<5120xi8>
+func.func @rms_norm_q8(%x: memref<1x4096xf32>, %weight: memref<4096xf32>, %out: memref<1x4096xf32>, %q8: memref<5120xi8>) {
+  llmc.rms_norm %x, %weight -> %out, %q8 eps = 1.0e-5
+      : memref<1x4096xf32>, memref<4096xf32>, memref<1x4096xf32>, memref<5120xi8>
+  return
+}
+
 // CHECK-LABEL: func.func @rope(
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: memref<?x4096xf32>, %[[POS:[a-z0-9]+]]: memref<?xi32>, %[[K:[a-z0-9]+]]: memref<1x512xf32>, %[[POS1:[a-z0-9]+]]: memref<1xi32>)
 // CHECK: llmc.rope %[[Q]], %[[POS]] -> %[[Q]] mode<neox> dims = 128 n_heads = 32 head_dim = 128 freq_base = 1.000000e+06 : memref<?x4096xf32>, memref<?xi32>, memref<?x4096xf32>

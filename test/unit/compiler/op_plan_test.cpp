@@ -45,6 +45,16 @@ TEST(OpPlan, RowOpsRunOneWorkgroupPerRow) {
   EXPECT_EQ(p.sharedBytes, 8 * 4);  // one partial sum per warp
   // gfx906's 64-lane waves: the same threads, half the warps.
   EXPECT_EQ(plan("gfx906", norm).sharedBytes, 4 * 4);
+  // With q8: one more output, the int8 products' activations (codes, then 8 bytes per 32).
+  norm.quantize = true;
+  OpPlan fused = plan("sm_61", norm);
+  EXPECT_EQ(fused.kernelName, "llmc_rms_norm_t2x4096_e3727c5ac_q8");
+  ASSERT_EQ(fused.params.size(), 4u);
+  EXPECT_EQ(fused.params[3].name, "q8");
+  EXPECT_EQ(fused.params[3].role, "output");
+  EXPECT_EQ(fused.params[3].dtype, "i8");
+  EXPECT_EQ(fused.params[3].shape, (std::vector<int64_t>{2 * 4096 + 2 * 4096 / 32 * 8}));
+  EXPECT_EQ(fused.blockX, 256);
 
   OpPlan vocab = plan("sm_90", rows(OpKind::Softmax, 1, 151936));
   EXPECT_EQ(vocab.blockX, 1024);
@@ -158,6 +168,10 @@ TEST(OpPlan, ErrorsNameTheOpAndTheValue) {
   OpSpec norm = rows(OpKind::RmsNorm, 1, 4096);
   norm.eps = 0;
   EXPECT_EQ(failure("sm_61", norm), "rms_norm: eps (0.000000) must be a positive finite number");
+  norm.eps = 1e-5f;
+  norm.width = 1000;
+  norm.quantize = true;
+  EXPECT_EQ(failure("x86-64", norm), "rms_norm: q8 needs a row length (1000) that is a multiple of 32");
   OpSpec store = rows(OpKind::KvStore, 4, 100);
   store.cache = KvCacheType::Q4_0;
   store.contextLength = 8;

@@ -51,6 +51,7 @@ struct KernelRequest {
   int64_t width = 0;
   bool broadcast = false;   // add, mul: the right operand is one row applied to every row
   float eps = 1e-5f;        // rms_norm
+  bool quantize = false;    // rms_norm: also write the rows as the int8 products' activations (q8)
   float scale = 1.0f;       // softmax, attention (the scores' factor)
   std::string rope_mode = "norm";  // rope: "norm" or "neox"
   int64_t heads = 0;        // rope, attention

@@ -32,6 +32,7 @@ struct OpSpec {
   int64_t width = 0;       // values per row: rms_norm, add, mul, swiglu, softmax, argmax, kv_store
   bool broadcast = false;  // add, mul: rhs is one row applied to every row
   float eps = 1e-5f;       // rms_norm
+  bool quantize = false;   // rms_norm: also write the rows as int8 blocks (the q8 parameter)
   float scale = 1.0f;      // softmax: out = softmax(scale * x); attention: the scores' factor
   mlir::llmc::RopeMode ropeMode = mlir::llmc::RopeMode::Norm;  // rope
   int64_t heads = 0;                                           // rope, attention: heads per row
