@@ -5,6 +5,7 @@
 
 #include "QuantDecoders.h"
 #include "llmc/compiler/TargetInfo.h"
+#include "llmc/targets/device_profile.h"
 
 namespace llmc::compiler {
 
@@ -92,9 +93,10 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   }
   if (target.isGpu()) {
     // Row groups: gcd(rows, warps) unless the tuning asks for groups of groupWarps warps.
-    plan.rowGroups = std::gcd(t.rowsPerBlock, t.warps);
+    const int64_t byDefault = std::gcd(t.rowsPerBlock, t.warps);
+    plan.rowGroups = byDefault;
     if (t.groupWarps > 0) {
-      if (t.warps % t.groupWarps != 0 || t.rowsPerBlock % (t.warps / t.groupWarps) != 0)
+      if (!targets::group_warps_fit(t.rowsPerBlock, t.warps, t.groupWarps))
         return fail("tuning group_warps = " + std::to_string(t.groupWarps) + " must divide warps = " +
                     std::to_string(t.warps) + " into a number of groups that divides rows_per_block = " +
                     std::to_string(t.rowsPerBlock));
@@ -103,7 +105,7 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
     plan.warpsPerGroup = t.warps / plan.rowGroups;
     plan.rowsPerGroup = t.rowsPerBlock / plan.rowGroups;
     // The default rule's grouping keeps no groupWarps: one kernel, one name.
-    if (plan.rowGroups == std::gcd(t.rowsPerBlock, t.warps)) t.groupWarps = 0;
+    if (plan.rowGroups == byDefault) t.groupWarps = 0;
   }
   plan.tuning = t;
   plan.method = allowInt8 && target.isGpu() && target.hasInt8Dot() && decoder->hasInt8Dot() && cols % 32 == 0

@@ -221,9 +221,15 @@ class CatalogLoader {
       chip.max_registers_per_thread = static_cast<int>(c.field("max_registers_per_thread").as_int_in(1, 1024));
       chip.reference_device = c.field("reference_device").as_nonempty_string();
 
+      // The fields of a qmatvec entry, and what the chip's entry and a type's entry may hold besides.
+      auto entry_keys = [](std::initializer_list<std::string_view> more) {
+        std::vector<std::string_view> keys = {"rows_per_block", "warps_per_block", "vector_width", "unroll",
+                                              "slices_per_lane", "group_warps",     "rationale"};
+        keys.insert(keys.end(), more);
+        return keys;
+      };
       Reader q = c.field("qmatvec");
-      q.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "group_warps", "rationale",
-                   "by_quant", "by_device"});
+      q.only_keys(entry_keys({"by_quant", "by_device"}));
       auto read_config = [&](Reader& r) {
         QMatVecConfig config;
         config.rows_per_block = static_cast<int>(r.field("rows_per_block").as_int_in(1, 64));
@@ -236,8 +242,7 @@ class CatalogLoader {
           r.field("warps_per_block").fail("more than 1024 threads per block");
         if (auto gw = r.optional_field("group_warps")) {
           config.group_warps = static_cast<int>(gw->as_int_in(1, 32));
-          if (config.warps_per_block % config.group_warps != 0 ||
-              config.rows_per_block % (config.warps_per_block / config.group_warps) != 0)
+          if (!group_warps_fit(config.rows_per_block, config.warps_per_block, config.group_warps))
             gw->fail("must divide warps_per_block into a number of groups that divides rows_per_block");
         }
         return config;
@@ -248,8 +253,7 @@ class CatalogLoader {
         by.require_object();
         for (const auto& item : by.raw().items()) {
           Reader one = by.field(item.key());
-          one.only_keys(
-              {"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "group_warps", "rationale", "by_shape"});
+          one.only_keys(entry_keys({"by_shape"}));
           out.emplace(item.key(), read_config(one));
           // by_shape: the type's tuning for one matrix shape class or (device entries) one exact
           // shape, stored as "TYPE@CLASS" or "TYPE@ROWSxCOLS".
@@ -261,7 +265,7 @@ class CatalogLoader {
                 entry.fail("expected a shape class (tall, wide or square) or a matrix shape ROWSxCOLS");
               if (!is_matrix_shape_class(shape.key()) && !exact_shapes)
                 entry.fail("exact matrix shapes are for device entries (by_device); a chip's by_quant takes shape classes");
-              entry.only_keys({"rows_per_block", "warps_per_block", "vector_width", "unroll", "slices_per_lane", "group_warps", "rationale"});
+              entry.only_keys(entry_keys({}));
               out.emplace(item.key() + "@" + shape.key(), read_config(entry));
             }
           }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,9 @@ class JsonReader {
   }
   // Rejects keys outside `known` so that a misspelled field is an error, not a silent default.
   void only_keys(std::initializer_list<std::string_view> known) const {
+    only_keys(std::span<const std::string_view>(known.begin(), known.size()));
+  }
+  void only_keys(std::span<const std::string_view> known) const {
     require_object();
     for (const auto& item : value_->items()) {
       const std::string& key = item.key();

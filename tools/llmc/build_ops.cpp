@@ -162,20 +162,17 @@ std::vector<KernelRequest> suite_op_kernels(const std::vector<GgmlType>& quants)
   }
   if (!quants.empty()) return list.take();
 
-  auto norm = [&](int64_t tokens, int64_t width, float eps) {
+  auto norm = [&](int64_t tokens, int64_t width, float eps, bool quantize = false) {
     KernelRequest r = op_request("rms_norm", tokens, width);
     r.eps = eps;
+    r.quantize = quantize;
     list.add(r);
   };
   norm(1, 4096, 1e-5f);
   norm(3, 1000, 1e-6f);
   // Fused with the int8 products' activation quantizer (q8): a decode row, and three of 2560.
-  for (const auto& [tokens, width] : {std::pair<int64_t, int64_t>{1, 4096}, {3, 2560}}) {
-    KernelRequest r = op_request("rms_norm", tokens, width);
-    r.eps = 1e-5f;
-    r.quantize = true;
-    list.add(r);
-  }
+  norm(1, 4096, 1e-5f, true);
+  norm(3, 2560, 1e-5f, true);
   norm(32, 128, 1e-6f);  // qwen3's per-head norm
   norm(2, 33, 1e-5f);
   for (const char* op : {"add", "mul"}) {

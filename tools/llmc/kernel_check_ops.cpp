@@ -134,12 +134,12 @@ Param buffer(std::string name, std::string role, std::string dtype, std::vector<
 std::vector<Param> expected_params(const OpKernel& k, const std::string& at) {
   const int64_t T = k.tokens;
   const int64_t W = k.width;
-  if (k.op == "rms_norm" && k.q8)
-    return {buffer("x", "input", "f32", {T, W}), buffer("weight", "weights", "f32", {W}),
-            buffer("out", "output", "f32", {T, W}), buffer("q8", "output", "i8", {T * W + T * W / 4})};
-  if (k.op == "rms_norm")
-    return {buffer("x", "input", "f32", {T, W}), buffer("weight", "weights", "f32", {W}),
-            buffer("out", "output", "f32", {T, W})};
+  if (k.op == "rms_norm") {
+    std::vector<Param> params = {buffer("x", "input", "f32", {T, W}), buffer("weight", "weights", "f32", {W}),
+                                 buffer("out", "output", "f32", {T, W})};
+    if (k.q8) params.push_back(buffer("q8", "output", "i8", {T * W + T * W / 4}));
+    return params;
+  }
   if (k.op == "add" || k.op == "mul")
     return {buffer("lhs", "input", "f32", {T, W}),
             k.broadcast ? buffer("rhs", "input", "f32", {W}) : buffer("rhs", "input", "f32", {T, W}),

@@ -82,6 +82,12 @@ inline std::string_view matrix_shape_class(int64_t rows, int64_t cols) {
   return "square";
 }
 
+// Whether `group_warps` warps per row group divide `warps` warps into a number of groups that
+// divides `rows` rows (the rule for qmatvec's group_warps tuning).
+inline bool group_warps_fit(int64_t rows, int64_t warps, int64_t group_warps) {
+  return group_warps > 0 && warps % group_warps == 0 && rows % (warps / group_warps) == 0;
+}
+
 // The key of one exact matrix shape, by which mat-vec tunings may be keyed too: "4096x14336".
 inline std::string matrix_shape_key(int64_t rows, int64_t cols) {
   return std::to_string(rows) + "x" + std::to_string(cols);
