@@ -11,6 +11,11 @@
 # it needs beyond glibc and libstdc++, and the two suite bundles. Pack on a build machine, copy DIR
 # to the GPU machine, run there. Without a driver the run prints why and reports the kernels as
 # skipped (exit 0). The GPU measurements land in DIR/results-CHIP.json, the input of `llmc tune`.
+#
+# A tuning sweep rides along when pack is given a file of tunings (one R,W,V,U[,G[,P]] per line,
+# # comments), e.g. SWEEP=scripts/gpu/sweep-prefetch.txt: DIR then also holds sweep-sm_90.llmc,
+# Q4_0, Q4_K, Q6_K and Q8_0 at the six benchmark shapes once per tuning, and run times it into
+# DIR/results-sweep.json (`llmc tune DIR/results-sweep.json --device NAME --exact`).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +43,17 @@ pack() {
     echo "== building the $chip check suite"
     "$compiler_build/bin/llmc" build --check-suite --perf-shapes --target "$chip" -o "$dir/suite-$chip.llmc"
   done
+  if [[ -n "${SWEEP:-}" ]]; then
+    local tunings=()
+    while read -r line; do
+      line="${line%%#*}"
+      [[ -n "${line// /}" ]] && tunings+=(--tuning "${line// /}")
+    done <"$SWEEP"
+    [[ ${#tunings[@]} -gt 0 ]] || { echo "gpu-check: $SWEEP holds no tuning" >&2; exit 2; }
+    echo "== building the sm_90 sweep ($(( ${#tunings[@]} / 2 )) tunings from $SWEEP)"
+    "$compiler_build/bin/llmc" build --check-suite --perf-shapes --more-shapes --target sm_90 \
+      --quant q4_0 --quant q4_K --quant q6_K --quant q8_0 "${tunings[@]}" -o "$dir/sweep-sm_90.llmc"
+  fi
   echo "packed $dir ($(du -sh "$dir" | cut -f1)); run it with: scripts/gpu-check.sh run $dir"
 }
 
@@ -59,13 +75,19 @@ run() {
       "$dir/bin/llmc" kernel-check "$dir/suite-$chip.llmc" --perf --iterations "${ITERATIONS:-200}" \
       --results "$dir/results-$chip.json" || status=$?
   done
+  if [[ -d "$dir/sweep-sm_90.llmc" ]]; then
+    echo "== sm_90 sweep"
+    LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+      "$dir/bin/llmc" kernel-check "$dir/sweep-sm_90.llmc" --perf --iterations "${ITERATIONS:-200}" \
+      --results "$dir/results-sweep.json" || status=$?
+  fi
   return "$status"
 }
 
 case "${1:-}" in
   pack) pack "${2:?usage: gpu-check.sh pack DIR}" ;;
   run) run "${2:?usage: gpu-check.sh run DIR}" ;;
-  -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     dir="${1:-$root/build/gpu-check}"
     pack "$dir"

@@ -63,7 +63,7 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
   QMatVecTuning tuning = defaultTuning(target, *quant, request.rows, request.cols);
   if (request.tuning)
     tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll,
-              request.tuning->slices_per_lane, request.tuning->group_warps};
+              request.tuning->slices_per_lane, request.tuning->group_warps, request.tuning->prefetch};
   std::string error;
   std::optional<QMatVecPlan> plan = planQMatVec(target, *quant, request.rows, request.cols, request.batch, tuning,
                                                 request.allow_int8, layoutOrThrow(target, request, what), &error);
@@ -158,6 +158,7 @@ json tuningEntry(const QMatVecTuning& t, const KernelRequest& request) {
                 {"unroll", t.unroll},
                 {"source", request.tuning_source.empty() ? std::string("chip default") : request.tuning_source}};
   if (t.groupWarps > 0) entry["group_warps"] = t.groupWarps;
+  if (t.prefetch > 0) entry["prefetch"] = t.prefetch;
   return entry;
 }
 

@@ -302,6 +302,25 @@ ActivationSource stageActivations(KernelIRBuilder& kb, const QMatVecPlan& plan, 
   return source;
 }
 
+// Asks for the workgroup's rows in L2 before any lane loads them: thread t takes cache lines t,
+// t + blockX, ... of the rows' bytes. The requests hold no registers, so every row of the
+// workgroup is in flight from the start, whatever the lanes' loads leave room for.
+void prefetchRows(KernelIRBuilder& kb, const QMatVecPlan& plan, const TargetInfo& target, Value w, Value group,
+                  Value thread) {
+  constexpr int64_t kLine = 128;
+  const int64_t bytes = plan.tuning.rowsPerBlock * plan.rowBytes;
+  const int64_t lines = (bytes + kLine - 1) / kLine + 1;  // + 1: the rows need not start on a line
+  Value first = kb.mul(group, bytes);
+  Value last = kb.minIndex(kb.add(first, bytes - 1), kb.index(plan.weightBytes - 1));
+  mlir::scf::ForOp::create(kb.b, kb.loc, thread, kb.index(lines), kb.index(plan.blockX), mlir::ValueRange{},
+                           [&](mlir::OpBuilder& b, mlir::Location loc, Value line, mlir::ValueRange) {
+                             KernelIRBuilder ib(b, loc);
+                             Value at = ib.minIndex(ib.add(first, ib.mul(line, kLine)), last);
+                             target.prefetchToL2(b, loc, w, at);
+                             mlir::scf::YieldOp::create(b, loc);
+                           });
+}
+
 }  // namespace
 
 mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVecPlan& plan, const TargetInfo& target) {
@@ -343,6 +362,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   WeightViews weights = kb.weightViews(w, plan.weightBytes);
   Value thread = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
   Value group = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
+  if (plan.tuning.prefetch > 0) prefetchRows(kb, plan, target, w, group, thread);
   ActivationSource activations;
   if (plan.needsQuantizer()) {
     activations = int8Source(kb, plan, func.getArgument(1));

@@ -19,7 +19,7 @@ QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant, int64_t r
                              ? target.chip().qmatvec_for(name, "", targets::matrix_shape_class(rows, cols))
                              : target.chip().qmatvec_for(name);
   return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll,
-          defaults.slices_per_lane, defaults.group_warps};
+          defaults.slices_per_lane, defaults.group_warps, defaults.prefetch};
 }
 
 mlir::llmc::WeightLayout defaultWeightLayout(const TargetInfo& target) {
@@ -68,6 +68,8 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
     t.warps = 1;
     t.groupWarps = 0;
   }
+  if (t.prefetch != 0 && t.prefetch != 1) return fail("tuning prefetch = " + std::to_string(t.prefetch) + " must be 0 or 1");
+  if (!target.hasL2Prefetch()) t.prefetch = 0;  // one kernel, one name
   auto decoder = makeQuantDecoder(quant, 4 * t.vectorWidth, cols, nullptr);
   // A width past what the type's slice can hold changes nothing (Q4_0 takes at most a block's 16
   // bytes of codes): keep the smallest width that cuts rows the same way, so names stay honest and
@@ -116,7 +118,8 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   // The name says everything that shapes the code, so that variants can share a bundle.
   const std::string config = "r" + std::to_string(t.rowsPerBlock) + "w" + std::to_string(t.warps) + "v" +
                              std::to_string(t.vectorWidth) + "u" + std::to_string(t.unroll) +
-                             (t.groupWarps > 0 ? "g" + std::to_string(t.groupWarps) : "");
+                             (t.groupWarps > 0 ? "g" + std::to_string(t.groupWarps) : "") +
+                             (t.prefetch > 0 ? "p" + std::to_string(t.prefetch) : "");
   plan.kernelName = "llmc_qmatvec_" + quantName + "_" + shape + "_" + std::string(dotMethodName(plan.method)) + "_" +
                     config + layoutSuffix(plan.layout);
   if (target.isGpu()) {

@@ -4,7 +4,9 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -83,6 +85,21 @@ class NvptxTargetInfo final : public TargetInfo {
     };
     auto sign = mlir::NVVM::DotAccumulateTypeAttr::get(b.getContext(), mlir::NVVM::DotAccumulateType::SIGNED);
     return mlir::NVVM::DotAccumulate4WayOp::create(b, loc, b.getI32Type(), asBytes(a), sign, asBytes(bv), sign, acc);
+  }
+
+  bool hasL2Prefetch() const override { return true; }
+
+  // prefetch.global.L2 (PTX 2.0, every supported chip). Inline PTX: NVPTX selects its prefetch
+  // intrinsics only for PTX 8.0 and sm_90.
+  bool prefetchToL2(mlir::OpBuilder& b, mlir::Location loc, mlir::Value buffer, mlir::Value byteIndex) const override {
+    mlir::Value base = mlir::memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+    mlir::Value address = mlir::arith::AddIOp::create(b, loc, base, byteIndex);
+    mlir::Value word = mlir::arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+    mlir::LLVM::InlineAsmOp::create(b, loc, mlir::Type(), mlir::ValueRange{word}, "prefetch.global.L2 [$0];", "l",
+                                    /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                    mlir::LLVM::tailcallkind::TailCallKind::None, mlir::LLVM::AsmDialectAttr(),
+                                    mlir::ArrayAttr());
+    return true;
   }
 
   mlir::Attribute gpuTargetAttr(mlir::MLIRContext* context) const override {

@@ -521,6 +521,7 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         one.unroll = config->unroll;
         one.slices_per_lane = config->slices_per_lane;
         one.group_warps = config->group_warps;
+        one.prefetch = config->prefetch;
         if (config != &chip->qmatvec_for(k.quant)) one.source = d.profile.name + " measured";
         p.kernels.push_back(one);
       }

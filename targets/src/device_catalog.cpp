@@ -224,7 +224,8 @@ class CatalogLoader {
       // The fields of a qmatvec entry, and what the chip's entry and a type's entry may hold besides.
       auto entry_keys = [](std::initializer_list<std::string_view> more) {
         std::vector<std::string_view> keys = {"rows_per_block", "warps_per_block", "vector_width", "unroll",
-                                              "slices_per_lane", "group_warps",     "rationale"};
+                                              "slices_per_lane", "group_warps",     "prefetch",
+                                              "rationale"};
         keys.insert(keys.end(), more);
         return keys;
       };
@@ -245,6 +246,7 @@ class CatalogLoader {
           if (!group_warps_fit(config.rows_per_block, config.warps_per_block, config.group_warps))
             gw->fail("must divide warps_per_block into a number of groups that divides rows_per_block");
         }
+        if (auto pf = r.optional_field("prefetch")) config.prefetch = static_cast<int>(pf->as_int_in(0, 1));
         return config;
       };
       chip.qmatvec = read_config(q);

@@ -75,6 +75,9 @@ constexpr compiler::TuningValues kManyRows{16, 4, 4, 2};
 constexpr compiler::TuningValues kRowGroups{6, 4, 2, 1};
 // Warps sharing rows (group_warps): 3 groups of 2 warps, 2 rows each.
 constexpr compiler::TuningValues kSharedRows{6, 6, 4, 2, 0, 2};
+// Workgroups that first ask for their rows in L2 (prefetch; NVIDIA only, elsewhere the same kernel
+// as kManyRows): many lines per thread, and a last workgroup past the end of the rows.
+constexpr compiler::TuningValues kPrefetchedRows{16, 4, 4, 2, 0, 0, 1};
 constexpr compiler::TuningValues kPerfTuning{2, 4, 4, 1};
 // Prefill products (qmatmul): weights of rows that leave the last tile partial, a few K-steps
 // each, and no batch: kernel-check runs every kernel at several token counts. GPUs also get two other tilings:
@@ -130,20 +133,24 @@ KernelRequest parse_kernel(const std::string& text, int batch) {
   return request;
 }
 
-// "R,W,V,U[,G]": rows per block, warps, vector width, unroll and optionally warps per row group.
+// "R,W,V,U[,G[,P]]": rows per block, warps, vector width, unroll, and optionally warps per row
+// group (0 with a P: the default grouping) and prefetch (0 or 1).
 compiler::TuningValues parse_tuning(const std::string& text) {
   compiler::TuningValues t;
   char tail = 0;
-  long long r = 0, w = 0, v = 0, u = 0, g = 0;
-  const int read = std::sscanf(text.c_str(), "%lld,%lld,%lld,%lld,%lld%c", &r, &w, &v, &u, &g, &tail);
-  if ((read != 4 && read != 5) || r < 1 || w < 1 || v < 1 || u < 1 || (read == 5 && g < 1))
-    usage(fmt::format("--tuning: '{}'; expected ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS], e.g. 1,4,2,1",
+  long long r = 0, w = 0, v = 0, u = 0, g = 0, p = 0;
+  const int read = std::sscanf(text.c_str(), "%lld,%lld,%lld,%lld,%lld,%lld%c", &r, &w, &v, &u, &g, &p, &tail);
+  if (read < 4 || read > 6 || r < 1 || w < 1 || v < 1 || u < 1 || (read == 5 && g < 1) ||
+      (read == 6 && (g < 0 || p < 0 || p > 1)))
+    usage(fmt::format("--tuning: '{}'; expected ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS[,PREFETCH]], "
+                      "e.g. 1,4,2,1 or 2,2,4,4,0,1 (GROUP_WARPS 0: the default grouping; PREFETCH 0 or 1)",
                       text));
   t.rows_per_block = r;
   t.warps = w;
   t.vector_width = v;
   t.unroll = u;
-  if (read == 5) t.group_warps = g;
+  if (read >= 5) t.group_warps = g;
+  if (read == 6) t.prefetch = p;
   return t;
 }
 
@@ -228,6 +235,7 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
     values.unroll = kernel.value("unroll", values.unroll);
     values.slices_per_lane = kernel.value("slices_per_lane", values.slices_per_lane);
     values.group_warps = kernel.value("group_warps", values.group_warps);
+    values.prefetch = kernel.value("prefetch", values.prefetch);
     const std::string shape = kernel.value("shape", "");
     if (!shape.empty() && !targets::is_matrix_shape_key(shape))
       throw std::runtime_error(fmt::format("{}: kernels[].shape \"{}\": expected tall, wide, square or ROWSxCOLS", path, shape));
@@ -275,6 +283,8 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
         add(type, shape, true, kRowGroups, "check suite: row groups of several warps");
         add(type, shape, true, kSharedRows, "check suite: warps sharing rows");
         add(type, shape, false, kSharedRows, "check suite: warps sharing rows, f32 method");
+        add(type, shape, true, kPrefetchedRows, "check suite: rows prefetched into L2");
+        add(type, shape, false, kPrefetchedRows, "check suite: rows prefetched into L2, f32 method");
       }
     }
     // Both weight layouts on every chip (one of them is the chip's default, built once).
@@ -465,7 +475,8 @@ void register_build(CLI::App& app, int& exit_code) {
   sub->add_option("-j,--jobs", o->jobs, "Compile threads (default: one per core)")->check(CLI::Range(0, 256));
   sub->add_flag("--asm", o->assembly, "Also write kernels/<chip>.s (assembly of every kernel)");
   sub->add_option("--tuning", o->tunings,
-                  "ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL instead of the chip default: once with --kernel / --print-asm; "
+                  "ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS[,PREFETCH]] instead of the chip default: once "
+                  "with --kernel / --print-asm; "
                   "with --perf-shapes repeatable, each adds the benchmark shapes at that tuning");
   sub->add_option("--print-asm", o->print_assembly, "Print the assembly of one kernel TYPE:ROWSxCOLS for the one --target");
   sub->callback([o, &exit_code] { exit_code = run_build(*o); });

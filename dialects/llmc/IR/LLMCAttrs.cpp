@@ -83,7 +83,7 @@ QuantType getStorageType(KvCacheType type) {
 
 LogicalResult TuningAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                                  int64_t rowsPerBlock, int64_t warps, int64_t vectorWidth,
-                                 int64_t unroll, int64_t groupWarps) {
+                                 int64_t unroll, int64_t groupWarps, int64_t prefetch) {
   if (rowsPerBlock < 1 || rowsPerBlock > kMaxRowsPerBlock)
     return emitError() << "rows_per_block (" << rowsPerBlock << ") must be in 1.."
                        << kMaxRowsPerBlock;
@@ -100,6 +100,8 @@ LogicalResult TuningAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitEr
       return emitError() << "group_warps (" << groupWarps << ") makes " << warps / groupWarps
                          << " groups of warps, which must divide rows_per_block (" << rowsPerBlock << ")";
   }
+  if (prefetch != 0 && prefetch != 1)
+    return emitError() << "prefetch (" << prefetch << ") must be 0 (none) or 1 (the workgroup's weight rows into L2)";
   return success();
 }
 

@@ -150,6 +150,11 @@ def LLMC_TuningAttr : LLMC_Attr<"Tuning", "tuning"> {
     groups must divide `rows_per_block` (`rows_per_block = 2, warps = 2, group_warps = 2`:
     two warps share both rows, so the activations each lane loads serve two rows).
 
+    `prefetch = 1` has each workgroup of a GPU mat-vec ask for all its weight rows in L2
+    when it starts (on chips with an L2 prefetch instruction: NVIDIA), so that the whole
+    rows are in flight from the start, however few loads the lanes' registers hold; 0
+    (the default) issues none.
+
     Example: `#llmc.tuning<rows_per_block = 1, warps = 4, vector_width = 4, unroll = 2>`.
   }];
   let parameters = (ins
@@ -157,7 +162,8 @@ def LLMC_TuningAttr : LLMC_Attr<"Tuning", "tuning"> {
     "int64_t":$warps,
     "int64_t":$vector_width,
     "int64_t":$unroll,
-    DefaultValuedParameter<"int64_t", "0">:$group_warps
+    DefaultValuedParameter<"int64_t", "0">:$group_warps,
+    DefaultValuedParameter<"int64_t", "0">:$prefetch
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

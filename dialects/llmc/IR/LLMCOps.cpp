@@ -179,6 +179,8 @@ LogicalResult QMatMulOp::verify() {
   if (TuningAttr tuning = getTuningAttr(); tuning && tuning.getGroupWarps() != 0)
     return emitOpError() << "tuning group_warps (" << tuning.getGroupWarps()
                          << ") applies to llmc.qmatvec only; llmc.qmatmul tiles by rows_per_block and warps";
+  if (TuningAttr tuning = getTuningAttr(); tuning && tuning.getPrefetch() != 0)
+    return emitOpError() << "tuning prefetch (" << tuning.getPrefetch() << ") applies to llmc.qmatvec only";
   return success();
 }
 

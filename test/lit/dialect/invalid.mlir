@@ -194,6 +194,21 @@ func.func @qmatmul_group_warps(%w: memref<?xi8>, %x: memref<?x64xf32>, %y: memre
 
 // -----
 
+// expected-error @+1 {{prefetch (2) must be 0 (none) or 1 (the workgroup's weight rows into L2)}}
+func.func @tuning_prefetch() attributes {t = #llmc.tuning<rows_per_block = 2, warps = 4, vector_width = 4, unroll = 1, prefetch = 2>} {
+  return
+}
+
+// -----
+
+func.func @qmatmul_prefetch(%w: memref<?xi8>, %x: memref<?x64xf32>, %y: memref<?x64xf32>) {
+  // expected-error @+1 {{'llmc.qmatmul' op tuning prefetch (1) applies to llmc.qmatvec only}}
+  llmc.qmatmul %w, %x -> %y quant<q8_0> rows = 64 cols = 64 tuning<rows_per_block = 32, warps = 4, vector_width = 4, unroll = 1, prefetch = 1> : memref<?xi8>, memref<?x64xf32>, memref<?x64xf32>
+  return
+}
+
+// -----
+
 func.func @qmatmul_small_batch(%w: memref<?xi8>, %x: memref<4x64xf32>, %y: memref<4x64xf32>) {
   // expected-error @+1 {{'llmc.qmatmul' op batch (4) must be greater than 8; batches of 1..8 use llmc.qmatvec}}
   llmc.qmatmul %w, %x -> %y quant<q8_0> rows = 64 cols = 64 : memref<?xi8>, memref<4x64xf32>, memref<4x64xf32>

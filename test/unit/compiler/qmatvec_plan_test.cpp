@@ -67,6 +67,29 @@ TEST(QMatVecPlan, RowGroupsByDefaultAndByGroupWarps) {
   EXPECT_EQ(plan("x86-64", QuantType::Q4_K, 64, 256, 1, {2, 2, 4, 1, 0, 2}).tuning.groupWarps, 0);
 }
 
+TEST(QMatVecPlan, PrefetchOnChipsThatHaveIt) {
+  // NVIDIA: the name says p1; the launch is the same.
+  QMatVecPlan without = plan("sm_61", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4});
+  QMatVecPlan with = plan("sm_61", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 0, 1});
+  EXPECT_EQ(with.tuning.prefetch, 1);
+  EXPECT_EQ(with.kernelName, without.kernelName + "p1");
+  EXPECT_EQ(with.gridX, without.gridX);
+  EXPECT_EQ(with.blockX, without.blockX);
+  EXPECT_EQ(plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 2, 1}).kernelName,
+            "llmc_qmatvec_q4_K_4096x14336_b1_int8_r2w2v4u4g2p1");
+  // AMD and CPUs have no L2 prefetch instruction: the value is dropped, and so is the suffix.
+  for (const char* chip : {"gfx906", "x86-64"}) {
+    QMatVecPlan dropped = plan(chip, QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 0, 1});
+    EXPECT_EQ(dropped.tuning.prefetch, 0) << chip;
+    EXPECT_EQ(dropped.kernelName, plan(chip, QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4}).kernelName) << chip;
+  }
+  auto target = makeTargetInfo("sm_90");
+  std::string error;
+  EXPECT_FALSE(planQMatVec(*target, QuantType::Q8_0, 64, 256, 1, QMatVecTuning{2, 2, 4, 1, 0, 0, 2}, true,
+                           mlir::llmc::WeightLayout::Blocks, &error));
+  EXPECT_NE(error.find("tuning prefetch = 2 must be 0 or 1"), std::string::npos) << error;
+}
+
 TEST(QMatVecPlan, GroupWarpsThatDoNotDivideAreAnError) {
   auto target = makeTargetInfo("sm_90");
   std::string error;

@@ -472,6 +472,19 @@ TEST(DeviceCatalogData, BrokenChipsAndLinks) {
         << error;
   }
   {
+    // prefetch is 0 or 1; a valid one is read.
+    TargetData data = data_from_disk();
+    edit(data.chips, [&](json& j) { sm90(j)["by_device"]["h200"]["q4_0"]["by_shape"]["wide"]["prefetch"] = 2; });
+    const std::string error = load_error(data);
+    EXPECT_NE(error.find("by_device.h200.q4_0.by_shape.wide.prefetch"), std::string::npos) << error;
+    edit(data.chips, [&](json& j) { sm90(j)["by_device"]["h200"]["q4_0"]["by_shape"]["wide"]["prefetch"] = 1; });
+    const DeviceCatalog catalog = DeviceCatalog::from_data(data);
+    const ChipInfo* chip = catalog.find_chip("sm_90");
+    ASSERT_NE(chip, nullptr);
+    EXPECT_EQ(chip->qmatvec_for("q4_0", "h200", "wide").prefetch, 1);
+    EXPECT_EQ(chip->qmatvec_for("q4_0", "h200").prefetch, 0);
+  }
+  {
     TargetData data = data_from_disk();
     edit(data.chips, [&](json& j) {
       sm90(j)["by_quant"]["q8_0"]["by_shape"] = {{"4096x4096", sm90(j)["by_quant"]["q8_0"]}};

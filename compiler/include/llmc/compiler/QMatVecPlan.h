@@ -27,6 +27,10 @@ struct QMatVecTuning {
   // GPU: warps per row group (see QMatVecPlan::rowGroups); 0 takes gcd(rowsPerBlock, warps)
   // groups. The plan keeps 0 when the value equals what the default rule gives.
   int64_t groupWarps = 0;
+  // GPU: 1 = each workgroup first asks for its weight rows in L2 (TargetInfo::prefetchToL2), so
+  // that they stream from memory while the lanes' own loads are still few. Chips without an L2
+  // prefetch instruction, and CPUs, keep 0.
+  int64_t prefetch = 0;
 };
 
 // f32: weights dequantized and multiplied with f32 activations. int8: activations quantized to

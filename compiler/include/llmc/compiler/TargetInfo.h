@@ -44,6 +44,16 @@ class TargetInfo {
   virtual mlir::Value dot4(mlir::OpBuilder& b, mlir::Location loc, mlir::Value a, mlir::Value bv,
                            mlir::Value acc) const = 0;
 
+  // Whether prefetchToL2 emits anything on this chip.
+  virtual bool hasL2Prefetch() const { return false; }
+
+  // Asks the memory system to bring the cache line holding byte `byteIndex` of the 1-D global
+  // buffer `buffer` into L2, without waiting and without using a register. Returns false where
+  // the chip has no such instruction (and emits nothing).
+  virtual bool prefetchToL2(mlir::OpBuilder&, mlir::Location, mlir::Value /*buffer*/, mlir::Value /*byteIndex*/) const {
+    return false;
+  }
+
   // Memory space of workgroup-shared buffers (gpu.func workgroup attributions).
   mlir::Attribute sharedMemorySpace(mlir::MLIRContext* context) const;
 

@@ -70,6 +70,8 @@ struct QMatVecConfig {
   // When positive (GPUs): warps per row group, instead of gcd(rows_per_block, warps_per_block)
   // groups; it divides warps_per_block, and the group count divides rows_per_block.
   int group_warps = 0;
+  // 1 (NVIDIA): each workgroup asks for its weight rows in L2 before loading them; 0: none.
+  int prefetch = 0;
   std::string rationale;    // where the numbers come from
 };
 
