@@ -12,8 +12,8 @@
 # to the GPU machine, run there. Without a driver the run prints why and reports the kernels as
 # skipped (exit 0). The GPU measurements land in DIR/results-CHIP.json, the input of `llmc tune`.
 #
-# A tuning sweep rides along when pack is given a file of tunings (one R,W,V,U[,G[,P]] per line,
-# # comments), e.g. SWEEP=scripts/gpu/sweep-prefetch.txt: DIR then also holds sweep-sm_90.llmc,
+# A tuning sweep rides along when pack is given a file of tunings (one R,W,V,U[,G][,pP][,sS] per line,
+# # comments), e.g. SWEEP=scripts/gpu/sweep-prefetch-steps.txt: DIR then also holds sweep-sm_90.llmc,
 # Q4_0, Q4_K, Q6_K and Q8_0 at the six benchmark shapes once per tuning, and run times it into
 # DIR/results-sweep.json (`llmc tune DIR/results-sweep.json --device NAME --exact`).
 set -euo pipefail

@@ -63,7 +63,8 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
   QMatVecTuning tuning = defaultTuning(target, *quant, request.rows, request.cols);
   if (request.tuning)
     tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll,
-              request.tuning->slices_per_lane, request.tuning->group_warps, request.tuning->prefetch};
+              request.tuning->slices_per_lane, request.tuning->group_warps, request.tuning->prefetch,
+              request.tuning->row_steps};
   std::string error;
   std::optional<QMatVecPlan> plan = planQMatVec(target, *quant, request.rows, request.cols, request.batch, tuning,
                                                 request.allow_int8, layoutOrThrow(target, request, what), &error);
@@ -159,6 +160,7 @@ json tuningEntry(const QMatVecTuning& t, const KernelRequest& request) {
                 {"source", request.tuning_source.empty() ? std::string("chip default") : request.tuning_source}};
   if (t.groupWarps > 0) entry["group_warps"] = t.groupWarps;
   if (t.prefetch > 0) entry["prefetch"] = t.prefetch;
+  if (t.rowSteps > 1) entry["row_steps"] = t.rowSteps;
   return entry;
 }
 

@@ -4,6 +4,8 @@
 // within a warp by butterfly shuffles, across warps through workgroup memory.
 #include "QMatVecEmitter.h"
 
+#include <optional>
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -302,15 +304,16 @@ ActivationSource stageActivations(KernelIRBuilder& kb, const QMatVecPlan& plan, 
   return source;
 }
 
-// Asks for the workgroup's rows in L2 before any lane loads them: thread t takes cache lines t,
-// t + blockX, ... of the rows' bytes. The requests hold no registers, so every row of the
-// workgroup is in flight from the start, whatever the lanes' loads leave room for.
-void prefetchRows(KernelIRBuilder& kb, const QMatVecPlan& plan, const TargetInfo& target, Value w, Value group,
+// Asks for block `block` of rows_per_block rows in L2 before any lane loads them: thread t takes
+// cache lines t, t + blockX, ... of the rows' bytes. The requests hold no registers, so all the
+// rows are in flight at once, whatever the lanes' loads leave room for. Lines past the weights'
+// end are clamped to their last byte.
+void prefetchRows(KernelIRBuilder& kb, const QMatVecPlan& plan, const TargetInfo& target, Value w, Value block,
                   Value thread) {
   constexpr int64_t kLine = 128;
   const int64_t bytes = plan.tuning.rowsPerBlock * plan.rowBytes;
   const int64_t lines = (bytes + kLine - 1) / kLine + 1;  // + 1: the rows need not start on a line
-  Value first = kb.mul(group, bytes);
+  Value first = kb.minIndex(kb.mul(block, bytes), kb.index(plan.weightBytes - 1));
   Value last = kb.minIndex(kb.add(first, bytes - 1), kb.index(plan.weightBytes - 1));
   mlir::scf::ForOp::create(kb.b, kb.loc, thread, kb.index(lines), kb.index(plan.blockX), mlir::ValueRange{},
                            [&](mlir::OpBuilder& b, mlir::Location loc, Value line, mlir::ValueRange) {
@@ -362,7 +365,8 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   WeightViews weights = kb.weightViews(w, plan.weightBytes);
   Value thread = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
   Value group = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
-  if (plan.tuning.prefetch > 0) prefetchRows(kb, plan, target, w, group, thread);
+  const int64_t steps = plan.tuning.rowSteps;
+  if (plan.tuning.prefetch > 0) prefetchRows(kb, plan, target, w, kb.mul(group, steps), thread);
   ActivationSource activations;
   if (plan.needsQuantizer()) {
     activations = int8Source(kb, plan, func.getArgument(1));
@@ -379,11 +383,24 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
                                                     plan.kernelName),
                                   plan.layout);
 
+  // The workgroup's blocks of rows_per_block rows: one (block `group`), or `steps` in turn
+  // (blocks group x steps ...), the rest of the kernel built inside a loop over them. Each step
+  // first asks for the next step's rows in L2 when the tuning prefetches.
+  Value block = group;
+  std::optional<mlir::OpBuilder::InsertionGuard> insideSteps;
+  if (steps > 1) {
+    auto loop = mlir::scf::ForOp::create(b, loc, kb.index(0), kb.index(steps), kb.index(1));
+    insideSteps.emplace(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    block = kb.add(kb.mul(group, steps), loop.getInductionVar());
+    if (plan.tuning.prefetch > 0) prefetchRows(kb, plan, target, w, kb.add(block, 1), thread);
+  }
+
   // This thread's row group: its rows, and its lane among the group's warpsPerGroup warps.
   const int64_t groupLanes = plan.warpsPerGroup * target.warpSize();
   Value rowGroup = kb.div(thread, groupLanes);
   Value groupLane = kb.rem(thread, groupLanes);
-  Value firstRow = kb.add(kb.mul(group, rowsPerBlock), kb.mul(rowGroup, groupRows));
+  Value firstRow = kb.add(kb.mul(block, rowsPerBlock), kb.mul(rowGroup, groupRows));
   llvm::SmallVector<Value> rowStarts;
   for (int64_t i = 0; i < groupRows; ++i) {
     // Rows past the end (last workgroup) compute row `rows - 1` again and store nothing.
@@ -398,7 +415,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
 
   auto storeRow = [&](KernelIRBuilder& inner, Value row, Value vector, Value value) {
     auto store = [&] { mlir::memref::StoreOp::create(inner.b, inner.loc, value, y, mlir::ValueRange{vector, row}); };
-    if (plan.rows % rowsPerBlock == 0) {
+    if (plan.rows % (rowsPerBlock * steps) == 0) {
       store();
     } else {
       emitIf(inner, inner.lessThan(row, inner.index(plan.rows)), store);
@@ -435,11 +452,14 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
             Value next = mlir::memref::LoadOp::create(ib, iloc, scratch, mlir::ValueRange{k.add(base, other * groupSums)});
             sum = k.addF(sum, next);
           }
-          Value row = k.add(k.add(k.mul(group, rowsPerBlock), k.mul(g, groupRows)), k.div(j, plan.batch));
+          Value row = k.add(k.add(k.mul(block, rowsPerBlock), k.mul(g, groupRows)), k.div(j, plan.batch));
           storeRow(k, row, k.rem(j, plan.batch), sum);
           mlir::scf::YieldOp::create(ib, iloc);
         });
+    // The next step's warps write the partial sums again: after every thread has read them.
+    if (steps > 1) mlir::gpu::BarrierOp::create(b, loc);
   }
+  insideSteps.reset();
   mlir::gpu::ReturnOp::create(b, loc);
   return func;
 }

@@ -19,7 +19,7 @@ QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant, int64_t r
                              ? target.chip().qmatvec_for(name, "", targets::matrix_shape_class(rows, cols))
                              : target.chip().qmatvec_for(name);
   return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll,
-          defaults.slices_per_lane, defaults.group_warps, defaults.prefetch};
+          defaults.slices_per_lane, defaults.group_warps, defaults.prefetch, defaults.row_steps};
 }
 
 mlir::llmc::WeightLayout defaultWeightLayout(const TargetInfo& target) {
@@ -67,7 +67,12 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   } else {
     t.warps = 1;
     t.groupWarps = 0;
+    t.rowSteps = 1;
   }
+  if (t.rowSteps < 1 || t.rowSteps > 64)
+    return fail("tuning row_steps = " + std::to_string(t.rowSteps) + " is outside 1..64");
+  // Steps past the last row do nothing but repeat it: no more steps than blocks of rows.
+  t.rowSteps = std::min(t.rowSteps, (rows + t.rowsPerBlock - 1) / t.rowsPerBlock);
   if (t.prefetch != 0 && t.prefetch != 1) return fail("tuning prefetch = " + std::to_string(t.prefetch) + " must be 0 or 1");
   if (!target.hasL2Prefetch()) t.prefetch = 0;  // one kernel, one name
   auto decoder = makeQuantDecoder(quant, 4 * t.vectorWidth, cols, nullptr);
@@ -119,11 +124,12 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   const std::string config = "r" + std::to_string(t.rowsPerBlock) + "w" + std::to_string(t.warps) + "v" +
                              std::to_string(t.vectorWidth) + "u" + std::to_string(t.unroll) +
                              (t.groupWarps > 0 ? "g" + std::to_string(t.groupWarps) : "") +
-                             (t.prefetch > 0 ? "p" + std::to_string(t.prefetch) : "");
+                             (t.prefetch > 0 ? "p" + std::to_string(t.prefetch) : "") +
+                             (t.rowSteps > 1 ? "s" + std::to_string(t.rowSteps) : "");
   plan.kernelName = "llmc_qmatvec_" + quantName + "_" + shape + "_" + std::string(dotMethodName(plan.method)) + "_" +
                     config + layoutSuffix(plan.layout);
   if (target.isGpu()) {
-    plan.gridX = (rows + t.rowsPerBlock - 1) / t.rowsPerBlock;
+    plan.gridX = (rows + t.rowsPerBlock * t.rowSteps - 1) / (t.rowsPerBlock * t.rowSteps);
     plan.blockX = t.warps * target.warpSize();
   } else {
     plan.gridX = 1;
@@ -132,6 +138,7 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   const int64_t values = batch * cols;
   if (target.isGpu()) {
     plan.stagedBytes = plan.method == DotMethod::Int8 ? values + 2 * 4 * (values / 32) : 4 * values;
+    // By rows_per_block alone, so that row steps change nothing but the walk over the rows.
     plan.stagedActivations = t.rowsPerBlock >= kStagingMinRows && plan.stagedBytes <= kStagingMaxBytes;
     if (!plan.stagedActivations) plan.stagedBytes = 0;
     const int64_t partials = plan.warpsPerGroup > 1 ? 4 * t.warps * plan.rowsPerGroup * batch : 0;

@@ -522,6 +522,7 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         one.slices_per_lane = config->slices_per_lane;
         one.group_warps = config->group_warps;
         one.prefetch = config->prefetch;
+        one.row_steps = config->row_steps;
         if (config != &chip->qmatvec_for(k.quant)) one.source = d.profile.name + " measured";
         p.kernels.push_back(one);
       }

@@ -2,6 +2,7 @@
 // (docs/bundle-format.md). Also builds explicit kernel lists and the kernel-check suite, and prints
 // a kernel's assembly for inspection.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -78,6 +79,11 @@ constexpr compiler::TuningValues kSharedRows{6, 6, 4, 2, 0, 2};
 // Workgroups that first ask for their rows in L2 (prefetch; NVIDIA only, elsewhere the same kernel
 // as kManyRows): many lines per thread, and a last workgroup past the end of the rows.
 constexpr compiler::TuningValues kPrefetchedRows{16, 4, 4, 2, 0, 0, 1};
+// Workgroups that compute three blocks of rows in turn, with and without prefetching the next
+// block, one of them with warps that share rows (a barrier between steps): the last workgroup's
+// last steps lie past the end of the rows.
+constexpr compiler::TuningValues kRowSteps{2, 2, 4, 2, 0, 0, 0, 3};
+constexpr compiler::TuningValues kRowStepsPrefetched{2, 2, 4, 2, 0, 2, 1, 3};
 constexpr compiler::TuningValues kPerfTuning{2, 4, 4, 1};
 // Prefill products (qmatmul): weights of rows that leave the last tile partial, a few K-steps
 // each, and no batch: kernel-check runs every kernel at several token counts. GPUs also get two other tilings:
@@ -133,24 +139,50 @@ KernelRequest parse_kernel(const std::string& text, int batch) {
   return request;
 }
 
-// "R,W,V,U[,G[,P]]": rows per block, warps, vector width, unroll, and optionally warps per row
-// group (0 with a P: the default grouping) and prefetch (0 or 1).
+// "R,W,V,U[,G][,pP][,sS]": rows per block, warps, vector width, unroll, then optionally warps per
+// row group (bare, or tagged gG), prefetch (p0 or p1) and row steps (s1..s64), as kernel names
+// spell them: "2,2,4,4,2", "2,2,4,4,g2,p1", "4,4,4,1,p1,s4".
 compiler::TuningValues parse_tuning(const std::string& text) {
-  compiler::TuningValues t;
-  char tail = 0;
-  long long r = 0, w = 0, v = 0, u = 0, g = 0, p = 0;
-  const int read = std::sscanf(text.c_str(), "%lld,%lld,%lld,%lld,%lld,%lld%c", &r, &w, &v, &u, &g, &p, &tail);
-  if (read < 4 || read > 6 || r < 1 || w < 1 || v < 1 || u < 1 || (read == 5 && g < 1) ||
-      (read == 6 && (g < 0 || p < 0 || p > 1)))
-    usage(fmt::format("--tuning: '{}'; expected ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS[,PREFETCH]], "
-                      "e.g. 1,4,2,1 or 2,2,4,4,0,1 (GROUP_WARPS 0: the default grouping; PREFETCH 0 or 1)",
+  auto bad = [&]() {
+    usage(fmt::format("--tuning: '{}'; expected ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS][,pPREFETCH][,sROW_STEPS], "
+                      "e.g. 1,4,2,1 or 2,2,4,4,2,p1,s4 (PREFETCH 0 or 1, ROW_STEPS 1..64)",
                       text));
-  t.rows_per_block = r;
-  t.warps = w;
-  t.vector_width = v;
-  t.unroll = u;
-  if (read >= 5) t.group_warps = g;
-  if (read == 6) t.prefetch = p;
+  };
+  std::vector<std::string> items;
+  for (size_t at = 0;;) {
+    const size_t comma = text.find(',', at);
+    items.push_back(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  auto number = [&](const std::string& item, long long low, long long high) {
+    if (item.empty() || item.size() > 4 || item.find_first_not_of("0123456789") != std::string::npos) bad();
+    const long long value = std::stoll(item);
+    if (value < low || value > high) bad();
+    return value;
+  };
+  if (items.size() < 4) bad();
+  compiler::TuningValues t;
+  t.rows_per_block = number(items[0], 1, 9999);
+  t.warps = number(items[1], 1, 9999);
+  t.vector_width = number(items[2], 1, 9999);
+  t.unroll = number(items[3], 1, 9999);
+  std::set<char> seen;
+  for (size_t i = 4; i < items.size(); ++i) {
+    const std::string& item = items[i];
+    if (item.empty()) bad();
+    // The fifth value may be a bare number: the warps per row group.
+    const bool bare = i == 4 && std::isdigit(static_cast<unsigned char>(item[0]));
+    const char tag = bare ? 'g' : item[0];
+    const std::string value = bare ? item : item.substr(1);
+    if (!seen.insert(tag).second) bad();
+    switch (tag) {
+      case 'g': t.group_warps = number(value, 1, 9999); break;
+      case 'p': t.prefetch = number(value, 0, 1); break;
+      case 's': t.row_steps = number(value, 1, 64); break;
+      default: bad();
+    }
+  }
   return t;
 }
 
@@ -236,6 +268,7 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
     values.slices_per_lane = kernel.value("slices_per_lane", values.slices_per_lane);
     values.group_warps = kernel.value("group_warps", values.group_warps);
     values.prefetch = kernel.value("prefetch", values.prefetch);
+    values.row_steps = kernel.value("row_steps", values.row_steps);
     const std::string shape = kernel.value("shape", "");
     if (!shape.empty() && !targets::is_matrix_shape_key(shape))
       throw std::runtime_error(fmt::format("{}: kernels[].shape \"{}\": expected tall, wide, square or ROWSxCOLS", path, shape));
@@ -285,6 +318,9 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
         add(type, shape, false, kSharedRows, "check suite: warps sharing rows, f32 method");
         add(type, shape, true, kPrefetchedRows, "check suite: rows prefetched into L2");
         add(type, shape, false, kPrefetchedRows, "check suite: rows prefetched into L2, f32 method");
+        add(type, shape, true, kRowSteps, "check suite: three steps of rows per workgroup");
+        add(type, shape, true, kRowStepsPrefetched, "check suite: three prefetched steps of warps sharing rows");
+        add(type, shape, false, kRowStepsPrefetched, "check suite: three prefetched steps of warps sharing rows, f32 method");
       }
     }
     // Both weight layouts on every chip (one of them is the chip's default, built once).
@@ -475,7 +511,7 @@ void register_build(CLI::App& app, int& exit_code) {
   sub->add_option("-j,--jobs", o->jobs, "Compile threads (default: one per core)")->check(CLI::Range(0, 256));
   sub->add_flag("--asm", o->assembly, "Also write kernels/<chip>.s (assembly of every kernel)");
   sub->add_option("--tuning", o->tunings,
-                  "ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS[,PREFETCH]] instead of the chip default: once "
+                  "ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS][,pPREFETCH][,sROW_STEPS] instead of the chip default: once "
                   "with --kernel / --print-asm; "
                   "with --perf-shapes repeatable, each adds the benchmark shapes at that tuning");
   sub->add_option("--print-asm", o->print_assembly, "Print the assembly of one kernel TYPE:ROWSxCOLS for the one --target");

@@ -53,14 +53,17 @@ struct TuneOptions {
 
 [[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
 
-// rows_per_block, warps, vector_width, unroll, group_warps (0: the default grouping), prefetch.
-using Tuning = std::tuple<int, int, int, int, int, int>;
+// rows_per_block, warps, vector_width, unroll, group_warps (0: the default grouping), prefetch,
+// row_steps.
+using Tuning = std::tuple<int, int, int, int, int, int, int>;
 using Shape = std::pair<int64_t, int64_t>;  // rows, cols
 
 std::string tuning_text(const Tuning& t) {
   const std::string text = fmt::format("{},{},{},{}", std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t));
-  if (std::get<5>(t) > 0) return fmt::format("{},{},{}", text, std::get<4>(t), std::get<5>(t));
-  return std::get<4>(t) > 0 ? fmt::format("{},{}", text, std::get<4>(t)) : text;
+  // As llmc build --tuning reads it: "2,2,4,4,2", "2,2,4,4,p1,s4".
+  return text + (std::get<4>(t) > 0 ? fmt::format(",{}", std::get<4>(t)) : "") +
+         (std::get<5>(t) > 0 ? fmt::format(",p{}", std::get<5>(t)) : "") +
+         (std::get<6>(t) > 1 ? fmt::format(",s{}", std::get<6>(t)) : "");
 }
 
 struct Measurements {
@@ -99,7 +102,8 @@ void read_results(const std::string& path, const targets::ChipInfo& chip, Measur
     const json t = json_field<json>(r, "tuning", at);
     const Tuning tuning{json_field<int>(t, "rows_per_block", at), json_field<int>(t, "warps", at), json_field<int>(t, "vector_width", at),
                         json_field<int>(t, "unroll", at), t.contains("group_warps") ? json_field<int>(t, "group_warps", at) : 0,
-                        t.contains("prefetch") ? json_field<int>(t, "prefetch", at) : 0};
+                        t.contains("prefetch") ? json_field<int>(t, "prefetch", at) : 0,
+                        t.contains("row_steps") ? json_field<int>(t, "row_steps", at) : 1};
     const Shape shape{json_field<int64_t>(r, "rows", at), json_field<int64_t>(r, "cols", at)};
     if (shape.first < 1 || shape.second < 1) fail(fmt::format("{}: rows and cols must be positive", at));
     const double pct = json_field<double>(r, "product_pct", at);
@@ -168,6 +172,7 @@ json entry_json(const Tuning& t, const std::string& rationale) {
                 {"unroll", std::get<3>(t)}};
   if (std::get<4>(t) > 0) entry["group_warps"] = std::get<4>(t);
   if (std::get<5>(t) > 0) entry["prefetch"] = std::get<5>(t);
+  if (std::get<6>(t) > 1) entry["row_steps"] = std::get<6>(t);
   entry["rationale"] = rationale;
   return entry;
 }
@@ -199,7 +204,7 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
     }
     const auto& own = chip.qmatvec_for(quant);
     const Tuning chip_tuning{own.rows_per_block, own.warps_per_block, own.vector_width, own.unroll, own.group_warps,
-                             own.prefetch};
+                             own.prefetch, own.row_steps};
     const bool chip_measured = candidates.contains(chip_tuning);
     const Choice overall = best(by_shape, shapes, candidates,
                                 chip_measured ? std::optional<Tuning>(chip_tuning) : std::nullopt, max_loss);

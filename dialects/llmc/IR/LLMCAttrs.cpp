@@ -52,6 +52,7 @@ constexpr int64_t kMaxRowsPerBlock = 64;
 constexpr int64_t kMaxWarps = 32;
 constexpr int64_t kVectorWidths[] = {1, 2, 4, 8, 16};
 constexpr int64_t kMaxUnroll = 16;
+constexpr int64_t kMaxRowSteps = 64;
 
 }  // namespace
 
@@ -83,7 +84,8 @@ QuantType getStorageType(KvCacheType type) {
 
 LogicalResult TuningAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                                  int64_t rowsPerBlock, int64_t warps, int64_t vectorWidth,
-                                 int64_t unroll, int64_t groupWarps, int64_t prefetch) {
+                                 int64_t unroll, int64_t groupWarps, int64_t prefetch,
+                                 int64_t rowSteps) {
   if (rowsPerBlock < 1 || rowsPerBlock > kMaxRowsPerBlock)
     return emitError() << "rows_per_block (" << rowsPerBlock << ") must be in 1.."
                        << kMaxRowsPerBlock;
@@ -102,6 +104,8 @@ LogicalResult TuningAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitEr
   }
   if (prefetch != 0 && prefetch != 1)
     return emitError() << "prefetch (" << prefetch << ") must be 0 (none) or 1 (the workgroup's weight rows into L2)";
+  if (rowSteps < 1 || rowSteps > kMaxRowSteps)
+    return emitError() << "row_steps (" << rowSteps << ") must be in 1.." << kMaxRowSteps;
   return success();
 }
 

@@ -155,6 +155,11 @@ def LLMC_TuningAttr : LLMC_Attr<"Tuning", "tuning"> {
     rows are in flight from the start, however few loads the lanes' registers hold; 0
     (the default) issues none.
 
+    `row_steps = S` has each workgroup of a GPU mat-vec compute S blocks of
+    `rows_per_block` consecutive rows, one after the other (a grid S times smaller, warps that
+    live S times longer; with `prefetch`, each step first asks for the next step's rows). 1 (the
+    default) is one block per workgroup; at most 64.
+
     Example: `#llmc.tuning<rows_per_block = 1, warps = 4, vector_width = 4, unroll = 2>`.
   }];
   let parameters = (ins
@@ -163,7 +168,8 @@ def LLMC_TuningAttr : LLMC_Attr<"Tuning", "tuning"> {
     "int64_t":$vector_width,
     "int64_t":$unroll,
     DefaultValuedParameter<"int64_t", "0">:$group_warps,
-    DefaultValuedParameter<"int64_t", "0">:$prefetch
+    DefaultValuedParameter<"int64_t", "0">:$prefetch,
+    DefaultValuedParameter<"int64_t", "1">:$row_steps
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -181,6 +181,8 @@ LogicalResult QMatMulOp::verify() {
                          << ") applies to llmc.qmatvec only; llmc.qmatmul tiles by rows_per_block and warps";
   if (TuningAttr tuning = getTuningAttr(); tuning && tuning.getPrefetch() != 0)
     return emitOpError() << "tuning prefetch (" << tuning.getPrefetch() << ") applies to llmc.qmatvec only";
+  if (TuningAttr tuning = getTuningAttr(); tuning && tuning.getRowSteps() != 1)
+    return emitOpError() << "tuning row_steps (" << tuning.getRowSteps() << ") applies to llmc.qmatvec only";
   return success();
 }
 

@@ -201,6 +201,21 @@ func.func @tuning_prefetch() attributes {t = #llmc.tuning<rows_per_block = 2, wa
 
 // -----
 
+// expected-error @+1 {{row_steps (65) must be in 1..64}}
+func.func @tuning_row_steps() attributes {t = #llmc.tuning<rows_per_block = 2, warps = 4, vector_width = 4, unroll = 1, row_steps = 65>} {
+  return
+}
+
+// -----
+
+func.func @qmatmul_row_steps(%w: memref<?xi8>, %x: memref<?x64xf32>, %y: memref<?x64xf32>) {
+  // expected-error @+1 {{'llmc.qmatmul' op tuning row_steps (2) applies to llmc.qmatvec only}}
+  llmc.qmatmul %w, %x -> %y quant<q8_0> rows = 64 cols = 64 tuning<rows_per_block = 32, warps = 4, vector_width = 4, unroll = 1, row_steps = 2> : memref<?xi8>, memref<?x64xf32>, memref<?x64xf32>
+  return
+}
+
+// -----
+
 func.func @qmatmul_prefetch(%w: memref<?xi8>, %x: memref<?x64xf32>, %y: memref<?x64xf32>) {
   // expected-error @+1 {{'llmc.qmatmul' op tuning prefetch (1) applies to llmc.qmatvec only}}
   llmc.qmatmul %w, %x -> %y quant<q8_0> rows = 64 cols = 64 tuning<rows_per_block = 32, warps = 4, vector_width = 4, unroll = 1, prefetch = 1> : memref<?xi8>, memref<?x64xf32>, memref<?x64xf32>

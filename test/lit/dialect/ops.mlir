@@ -184,7 +184,9 @@ func.func @arena_views(%w: memref<2304xi8>) {
 // CHECK-SAME: rope = [#llmc.rope_mode<norm>, #llmc.rope_mode<neox>]
 // CHECK-SAME: tuning = #llmc.tuning<rows_per_block = 2, warps = 1, vector_width = 8, unroll = 1>
 // CHECK-SAME: tuning_grouped = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, group_warps = 2>
+// CHECK-SAME: tuning_one_step = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1>
 // CHECK-SAME: tuning_prefetched = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1>
+// CHECK-SAME: tuning_steps = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1, row_steps = 4>
 func.func @attributes() attributes {
   quant = [#llmc.quant<f32>, #llmc.quant<f16>, #llmc.quant<bf16>, #llmc.quant<q4_0>,
            #llmc.quant<q4_1>, #llmc.quant<q5_0>, #llmc.quant<q5_1>, #llmc.quant<q8_0>,
@@ -194,7 +196,9 @@ func.func @attributes() attributes {
   rope = [#llmc.rope_mode<norm>, #llmc.rope_mode<neox>],
   tuning = #llmc.tuning<warps = 1, unroll = 1, rows_per_block = 2, vector_width = 8>,
   tuning_grouped = #llmc.tuning<group_warps = 2, rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1>,
-  tuning_prefetched = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1>
+  tuning_prefetched = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1>,
+  tuning_steps = #llmc.tuning<row_steps = 4, rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1>,
+  tuning_one_step = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, row_steps = 1>
 } {
   return
 }

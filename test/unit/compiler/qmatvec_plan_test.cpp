@@ -90,6 +90,35 @@ TEST(QMatVecPlan, PrefetchOnChipsThatHaveIt) {
   EXPECT_NE(error.find("tuning prefetch = 2 must be 0 or 1"), std::string::npos) << error;
 }
 
+TEST(QMatVecPlan, RowStepsShrinkTheGrid) {
+  // 4096 rows in blocks of 2, four blocks per workgroup: 512 workgroups of the same threads.
+  QMatVecPlan one = plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4});
+  QMatVecPlan four = plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 0, 0, 4});
+  EXPECT_EQ(four.gridX, 512);
+  EXPECT_EQ(four.blockX, one.blockX);
+  EXPECT_EQ(four.kernelName, one.kernelName + "s4");
+  EXPECT_EQ(plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 2, 1, 4}).kernelName,
+            "llmc_qmatvec_q4_K_4096x14336_b1_int8_r2w2v4u4g2p1s4");
+  // A partial last workgroup: 67 rows in blocks of 2, three per workgroup.
+  EXPECT_EQ(plan("sm_90", QuantType::Q8_0, 67, 256, 1, {2, 2, 4, 1, 0, 0, 0, 3}).gridX, 12);
+  // No more steps than blocks of rows: 16 rows in blocks of 8 take 2 steps, not 5.
+  QMatVecPlan capped = plan("sm_90", QuantType::Q8_0, 16, 256, 1, {8, 4, 4, 1, 0, 0, 0, 5});
+  EXPECT_EQ(capped.tuning.rowSteps, 2);
+  EXPECT_EQ(capped.gridX, 1);
+  // Staging goes by rows_per_block alone: the steps change nothing but the walk over the rows.
+  EXPECT_EQ(four.stagedActivations, one.stagedActivations);
+  EXPECT_EQ(four.quantizeKernelName, one.quantizeKernelName);
+  // CPUs ignore it.
+  QMatVecPlan cpu = plan("x86-64", QuantType::Q4_K, 64, 256, 1, {2, 1, 4, 1, 0, 0, 0, 4});
+  EXPECT_EQ(cpu.tuning.rowSteps, 1);
+  EXPECT_EQ(cpu.kernelName, plan("x86-64", QuantType::Q4_K, 64, 256, 1, {2, 1, 4, 1}).kernelName);
+  auto target = makeTargetInfo("sm_90");
+  std::string error;
+  EXPECT_FALSE(planQMatVec(*target, QuantType::Q8_0, 64, 256, 1, QMatVecTuning{2, 2, 4, 1, 0, 0, 0, 65}, true,
+                           mlir::llmc::WeightLayout::Blocks, &error));
+  EXPECT_NE(error.find("tuning row_steps = 65 is outside 1..64"), std::string::npos) << error;
+}
+
 TEST(QMatVecPlan, GroupWarpsThatDoNotDivideAreAnError) {
   auto target = makeTargetInfo("sm_90");
   std::string error;

@@ -26,6 +26,7 @@ struct TuningValues {
   int64_t slices_per_lane = 0;  // qmatvec: fit warps to each matrix (QMatVecTuning::slicesPerLane)
   int64_t group_warps = 0;      // qmatvec: warps per row group (QMatVecTuning::groupWarps)
   int64_t prefetch = 0;         // qmatvec: workgroup rows into L2 first (QMatVecTuning::prefetch)
+  int64_t row_steps = 1;        // qmatvec: blocks of rows per workgroup (QMatVecTuning::rowSteps)
 };
 
 // One kernel. `op` names the llmc op it computes (docs/bundle-format.md): "qmatvec" (the

@@ -31,6 +31,9 @@ struct QMatVecTuning {
   // that they stream from memory while the lanes' own loads are still few. Chips without an L2
   // prefetch instruction, and CPUs, keep 0.
   int64_t prefetch = 0;
+  // GPU: blocks of rowsPerBlock rows each workgroup computes in turn (a grid rowSteps times
+  // smaller). CPUs keep 1.
+  int64_t rowSteps = 1;
 };
 
 // f32: weights dequantized and multiplied with f32 activations. int8: activations quantized to

@@ -91,6 +91,7 @@ struct KernelConfig {
   int slices_per_lane = 0;  // > 0: warps are fitted to each matrix (see targets' QMatVecConfig)
   int group_warps = 0;      // > 0: warps per row group (see targets' QMatVecConfig)
   int prefetch = 0;         // 1: workgroups ask for their rows in L2 first (see targets' QMatVecConfig)
+  int row_steps = 1;        // blocks of rows per workgroup (see targets' QMatVecConfig)
   std::string source;      // "chip default" or a tuning DB entry
 };
 

@@ -72,6 +72,8 @@ struct QMatVecConfig {
   int group_warps = 0;
   // 1 (NVIDIA): each workgroup asks for its weight rows in L2 before loading them; 0: none.
   int prefetch = 0;
+  // GPUs: blocks of rows_per_block rows each block of threads computes in turn (1..64).
+  int row_steps = 1;
   std::string rationale;    // where the numbers come from
 };
 
