@@ -28,6 +28,7 @@
 
 #include "cli_io.h"
 #include "commands.h"
+#include "cuda_timing.h"
 #include "kernel_check_ops.h"
 #include "llmc/cuda_driver.h"
 #include "llmc/ggml_types.h"
@@ -407,62 +408,6 @@ void launch_all(CudaSession& s, const std::vector<cuda::CUfunction>& functions, 
   }
 }
 
-double elapsed_seconds(CudaSession& s, const std::function<void()>& work, int iterations) {
-  cuda::CUevent start = nullptr;
-  cuda::CUevent stop = nullptr;
-  s.check(s.cu().cuEventCreate(&start, 0), "cuEventCreate");
-  s.check(s.cu().cuEventCreate(&stop, 0), "cuEventCreate");
-  s.check(s.cu().cuEventRecord(start, nullptr), "cuEventRecord");
-  for (int i = 0; i < iterations; ++i) work();
-  s.check(s.cu().cuEventRecord(stop, nullptr), "cuEventRecord");
-  s.check(s.cu().cuEventSynchronize(stop), "cuEventSynchronize");
-  float ms = 0;
-  s.check(s.cu().cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-  s.cu().cuEventDestroy(start);
-  s.cu().cuEventDestroy(stop);
-  return ms / 1e3 / iterations;
-}
-
-bool has_graphs(const cuda::CudaDriver& cu) {
-  return cu.cuStreamCreate && cu.cuStreamDestroy && cu.cuStreamSynchronize && cu.cuStreamBeginCapture &&
-         cu.cuStreamEndCapture && cu.cuGraphInstantiate && cu.cuGraphLaunch && cu.cuGraphExecDestroy &&
-         cu.cuGraphDestroy;
-}
-
-// Seconds per call of `work`, with `iterations` calls recorded once into a CUDA graph and the
-// graph replayed: the launches then cost the GPU's gap between kernels, not the host's launch
-// rate, as in a decode step a runtime replays from a graph. `work` launches on `stream`.
-double graph_seconds(CudaSession& s, const std::function<void(cuda::CUstream)>& work, int iterations) {
-  const cuda::CudaDriver& cu = s.cu();
-  cuda::CUstream stream = nullptr;
-  s.check(cu.cuStreamCreate(&stream, cuda::CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-  cuda::CUgraph graph = nullptr;
-  cuda::CUgraphExec exec = nullptr;
-  s.check(cu.cuStreamBeginCapture(stream, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
-  for (int i = 0; i < iterations; ++i) work(stream);
-  s.check(cu.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
-  s.check(cu.cuGraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
-  s.check(cu.cuGraphLaunch(exec, stream), "cuGraphLaunch");  // uploads the graph; not timed
-  s.check(cu.cuStreamSynchronize(stream), "cuStreamSynchronize");
-  constexpr int kReplays = 5;
-  cuda::CUevent start = nullptr;
-  cuda::CUevent stop = nullptr;
-  s.check(cu.cuEventCreate(&start, 0), "cuEventCreate");
-  s.check(cu.cuEventCreate(&stop, 0), "cuEventCreate");
-  s.check(cu.cuEventRecord(start, stream), "cuEventRecord");
-  for (int i = 0; i < kReplays; ++i) s.check(cu.cuGraphLaunch(exec, stream), "cuGraphLaunch");
-  s.check(cu.cuEventRecord(stop, stream), "cuEventRecord");
-  s.check(cu.cuEventSynchronize(stop), "cuEventSynchronize");
-  float ms = 0;
-  s.check(cu.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-  cu.cuEventDestroy(start);
-  cu.cuEventDestroy(stop);
-  cu.cuGraphExecDestroy(exec);
-  cu.cuGraphDestroy(graph);
-  cu.cuStreamDestroy(stream);
-  return ms / 1e3 / (static_cast<double>(kReplays) * iterations);
-}
-
 void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o, Tally& tally) {
   std::string reason;
   const cuda::CudaDriver* driver = cuda::CudaDriver::load(&reason);
@@ -530,7 +475,7 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
         session.check(cu.cuMemsetD32(src, 0, bytes / 4), "cuMemsetD32");
         auto copy = [&] { session.check(cu.cuMemcpyDtoDAsync(dst, src, bytes, nullptr), "cuMemcpyDtoD"); };
         copy();
-        const double seconds = elapsed_seconds(session, copy, 20);
+        const double seconds = event_seconds(cu, copy, 20);
         copy_bandwidth = 2.0 * bytes / seconds / 1e9;
         fmt::print("        perf: device-to-device copy of 512 MiB: {:.1f} GB/s read + written ({:.1f} GB/s of bytes read)\n",
                    copy_bandwidth, copy_bandwidth / 2);
@@ -539,7 +484,7 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
       auto run = [&] { launch_all(session, functions, kernel, rotation[turn++ % copies]); };
       for (int i = 0; i < 3; ++i) run();
       const int iterations = std::max(o.perf_iterations, static_cast<int>(copies));
-      const double seconds = elapsed_seconds(session, run, iterations);
+      const double seconds = event_seconds(cu, run, iterations);
       const double bandwidth = kernel.weight_bytes / seconds / 1e9;
       // Registers and resident workgroups of the product: what bounds the loads in flight.
       std::string occupancy;
@@ -570,7 +515,7 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
         const std::vector<cuda::CUfunction> used(functions.end() - variant.launches.size(), functions.end());
         auto replay = [&](cuda::CUstream stream) { launch_all(session, used, variant, rotation[turn++ % copies], stream); };
         if (has_graphs(cu)) {
-          const double s = graph_seconds(session, replay, iterations);
+          const double s = graph_seconds(cu, replay, iterations);
           const double gbs = kernel.weight_bytes / s / 1e9;
           fmt::print("          {:<13} {:7.1f} us {:7.1f} GB/s in a CUDA graph = {:5.1f}% of the copy's read + write rate\n",
                      label, s * 1e6, gbs, 100.0 * gbs / copy_bandwidth);
@@ -578,7 +523,7 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
           record[v == 0 ? "graph_pct" : "product_pct"] = 100.0 * gbs / copy_bandwidth;
           if (variants.size() == 1) record["product_pct"] = 100.0 * gbs / copy_bandwidth;
         } else if (v > 0) {  // a driver without graphs: the product alone, launched one by one
-          const double s = elapsed_seconds(session, [&] { replay(nullptr); }, iterations);
+          const double s = event_seconds(cu, [&] { replay(nullptr); }, iterations);
           fmt::print("          {:<13} {:7.1f} us {:7.1f} GB/s\n", label, s * 1e6, kernel.weight_bytes / s / 1e9);
           record["product_pct"] = 100.0 * kernel.weight_bytes / s / 1e9 / copy_bandwidth;
         }

@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "cuda_timing.h"
 #include "llmc/cuda_driver.h"
 #include "llmc/ggml_types.h"
 #include "llmc/gguf_writer.h"
@@ -797,6 +798,19 @@ void report_matmul(Counts& counts, const MatMulKernel& k, int64_t tokens, const 
              r.detail.empty() ? "" : "  " + r.detail);
 }
 
+// Launches per CUDA graph when --perf times an op kernel on a GPU.
+constexpr int kOpPerfIterations = 200;
+
+// One op kernel's time per launch, and the bytes of its buffers (inputs and outputs, each once)
+// over that time: a floor on the memory traffic, so a rate for the memory-bound ops.
+void report_op_perf(const OpKernel& k, const Data& d, double seconds) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < k.params.size(); ++i)
+    if (!k.params[i].scalar()) bytes += d.buffers[i].size();
+  fmt::print("        perf {:<46} {:9.2f} us a launch in a CUDA graph, {:8.1f} GB/s of its buffers\n", k.name,
+             seconds * 1e6, static_cast<double>(bytes) / seconds / 1e9);
+}
+
 void report_matmul_perf(const MatMulKernel& k, int64_t tokens, double seconds, const std::string& where) {
   const double flops = 2.0 * static_cast<double>(k.rows) * static_cast<double>(k.cols) * static_cast<double>(tokens);
   fmt::print("        perf {:<46} t{} {:9.1f} us {:8.1f} GFLOP/s ({})\n", k.name, tokens, seconds * 1e6,
@@ -873,8 +887,10 @@ class CudaContext {
     if (result != cuda::CUDA_SUCCESS) throw std::runtime_error(fmt::format("{}: {}", what, cu_.error_text(result)));
   }
 
-  // Runs one kernel: copies every buffer in, launches, and copies the outputs back.
-  void run(const OpKernel& k, Data& d) {
+  // Runs one kernel: copies every buffer in, launches, and copies the outputs back. With
+  // `iterations` > 0, then times that many launches on the same buffers (in a CUDA graph where the
+  // driver has graphs) and returns the seconds of one.
+  double run(const OpKernel& k, Data& d, int iterations = 0) {
     cuda::CUfunction fn = nullptr;
     check(cu_.cuModuleGetFunction(&fn, module_, k.function.c_str()), k.function);
     std::vector<cuda::CUdeviceptr> pointers(k.params.size(), 0);
@@ -890,13 +906,21 @@ class CudaContext {
       params.push_back(k.params[i].scalar() ? static_cast<void*>(d.buffers[i].data())
                                             : static_cast<void*>(&pointers[i]));
     }
-    check(cu_.cuLaunchKernel(fn, k.grid, 1, 1, k.block, 1, 1, 0, nullptr, params.data(), nullptr), k.function);
+    auto launch = [&](cuda::CUstream stream) {
+      check(cu_.cuLaunchKernel(fn, k.grid, 1, 1, k.block, 1, 1, 0, stream, params.data(), nullptr), k.function);
+    };
+    launch(nullptr);
     check(cu_.cuCtxSynchronize(), k.name);
     for (size_t i = 0; i < k.params.size(); ++i)
       if (k.params[i].role == "output")
         check(cu_.cuMemcpyDtoH(d.buffers[i].data(), pointers[i], d.buffers[i].size()), "cuMemcpyDtoH");
+    double seconds = 0;
+    if (iterations > 0)
+      seconds = has_graphs(cu_) ? graph_seconds(cu_, launch, iterations)
+                                : event_seconds(cu_, [&] { launch(nullptr); }, iterations);
     for (cuda::CUdeviceptr p : allocations_) cu_.cuMemFree(p);
     allocations_.clear();
+    return seconds;
   }
 
   // Runs a qmatmul kernel over `tokens` rows and copies y back; with `iterations` > 0, then times
@@ -1083,8 +1107,9 @@ Counts check_cuda(const fs::path& ptx, const std::string& chip, const std::vecto
     }
     const OpKernel k = parse(entry);
     Data d = make_data(k, seed);
-    context.run(k, d);
+    const double seconds = context.run(k, d, perf ? kOpPerfIterations : 0);
     report(counts, k, evaluate(k, d));
+    if (perf) report_op_perf(k, d, seconds);
   }
   return counts;
 }
