@@ -122,6 +122,27 @@ TEST(PlacementSearch, KernelTuningForAnExactShapeWhereMeasured) {
   EXPECT_NE(plan_to_json(p).dump().find(R"("group_warps":2)"), std::string::npos);
 }
 
+TEST(PlacementSearch, PrefetchAndRowStepsReachThePlanFormats) {
+  // No chips.json entry sets them yet; a plan whose kernel has them writes them out.
+  auto m = test::preset_model("llama-3.1-8b", FileType::Q4_0);
+  Plan p = plan(*m->model, "h200");
+  ASSERT_TRUE(p.fits);
+  ASSERT_FALSE(p.kernels.empty());
+  for (const auto& k : p.kernels) {
+    EXPECT_EQ(k.prefetch, 0);
+    EXPECT_EQ(k.row_steps, 1);
+  }
+  EXPECT_EQ(plan_to_json(p).dump().find("row_steps"), std::string::npos);
+  KernelConfig& k = p.kernels.front();
+  k.prefetch = 1;
+  k.row_steps = 4;
+  const std::string json = plan_to_json(p).dump();
+  EXPECT_NE(json.find(R"("prefetch":1)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("row_steps":4)"), std::string::npos) << json;
+  const std::string text = plan_to_table(p);
+  EXPECT_NE(text.find(" prefetch steps 4]"), std::string::npos) << text;
+}
+
 TEST(PlacementSearch, SeventyBOnOneP104DoesNotFitAndSaysWhatWould) {
   auto m = test::preset_model("llama-3.3-70b", FileType::Q4_K_S);
   const Plan p = plan(*m->model, "p104-100");
