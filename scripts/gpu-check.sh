@@ -15,7 +15,8 @@
 # A tuning sweep rides along when pack is given a file of tunings (one R,W,V,U[,G][,pP][,sS] per line,
 # # comments), e.g. SWEEP=scripts/gpu/sweep-prefetch-steps.txt: DIR then also holds sweep-sm_90.llmc,
 # Q4_0, Q4_K, Q6_K and Q8_0 at the six benchmark shapes once per tuning, and run times it into
-# DIR/results-sweep.json (`llmc tune DIR/results-sweep.json --device NAME --exact`).
+# DIR/results-sweep.json (`llmc tune DIR/results-sweep.json --device NAME --exact`);
+#   scripts/gpu-check.sh sweep DIR    times the sweep alone (a run that must fit a time limit).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -75,19 +76,24 @@ run() {
       "$dir/bin/llmc" kernel-check "$dir/suite-$chip.llmc" --perf --iterations "${ITERATIONS:-200}" \
       --results "$dir/results-$chip.json" || status=$?
   done
-  if [[ -d "$dir/sweep-sm_90.llmc" ]]; then
-    echo "== sm_90 sweep"
-    LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-      "$dir/bin/llmc" kernel-check "$dir/sweep-sm_90.llmc" --perf --iterations "${ITERATIONS:-200}" \
-      --results "$dir/results-sweep.json" || status=$?
-  fi
+  if [[ -d "$dir/sweep-sm_90.llmc" ]]; then sweep "$dir" || status=$?; fi
   return "$status"
+}
+
+sweep() {
+  local dir="$1"
+  [[ -d "$dir/sweep-sm_90.llmc" ]] || { echo "gpu-check: $dir has no sweep; pack it with SWEEP=FILE" >&2; exit 2; }
+  echo "== sm_90 sweep"
+  LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$dir/bin/llmc" kernel-check "$dir/sweep-sm_90.llmc" --perf --iterations "${ITERATIONS:-200}" \
+    --results "$dir/results-sweep.json"
 }
 
 case "${1:-}" in
   pack) pack "${2:?usage: gpu-check.sh pack DIR}" ;;
   run) run "${2:?usage: gpu-check.sh run DIR}" ;;
-  -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
+  sweep) sweep "${2:?usage: gpu-check.sh sweep DIR}" ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
   *)
     dir="${1:-$root/build/gpu-check}"
     pack "$dir"
