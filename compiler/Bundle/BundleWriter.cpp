@@ -202,6 +202,7 @@ json kernelEntry(const TargetInfo& target, const QMatVecPlan& plan, const Kernel
                         {"dynamic_shared_bytes", 0},
                         {"static_shared_bytes", plan.sharedBytes},
                         {"args", {"w", plan.needsQuantizer() ? "scratch" : "x", "y"}}});
+    if (plan.gridDependency) launches.back()["grid_dependency"] = true;
   }
   entry["launches"] = launches;
   entry["tensors"] = tensors;

@@ -367,6 +367,11 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   Value group = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
   const int64_t steps = plan.tuning.rowSteps;
   if (plan.tuning.prefetch > 0) prefetchRows(kb, plan, target, w, kb.mul(group, steps), thread);
+  if (plan.gridDependency) {
+    // Nothing above reads what the prior grid writes: only weights were asked for.
+    target.waitForPriorGrid(b, loc);
+    func->setAttr(kGridDependencyAttr, b.getUnitAttr());
+  }
   ActivationSource activations;
   if (plan.needsQuantizer()) {
     activations = int8Source(kb, plan, func.getArgument(1));

@@ -75,6 +75,7 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
   t.rowSteps = std::min(t.rowSteps, (rows + t.rowsPerBlock - 1) / t.rowsPerBlock);
   if (t.prefetch != 0 && t.prefetch != 1) return fail("tuning prefetch = " + std::to_string(t.prefetch) + " must be 0 or 1");
   if (!target.hasL2Prefetch()) t.prefetch = 0;  // one kernel, one name
+  plan.gridDependency = t.prefetch > 0 && target.hasGridDependencyControl();
   auto decoder = makeQuantDecoder(quant, 4 * t.vectorWidth, cols, nullptr);
   // A width past what the type's slice can hold changes nothing (Q4_0 takes at most a block's 16
   // bytes of codes): keep the smallest width that cuts rows the same way, so names stay honest and

@@ -1,4 +1,5 @@
 // NVIDIA: PTX from LLVM's NVPTX backend (no CUDA toolkit), dp4a through nvvm.dot.accumulate.4way.
+#include <optional>
 #include <string>
 
 #include "mlir/Conversion/Passes.h"
@@ -37,10 +38,45 @@ std::string_view ptxFeatureForChip(std::string_view chip) {
 
 namespace {
 
+// The function argument (or global) a pointer is derived from, through address arithmetic and
+// the memref descriptors the GPU conversion builds around bare pointers; null when it cannot tell.
+std::optional<unsigned> argumentRoot(mlir::Value pointer, bool& global) {
+  global = false;
+  for (int step = 0; step < 64; ++step) {
+    if (auto argument = llvm::dyn_cast<mlir::BlockArgument>(pointer)) {
+      if (!llvm::isa<mlir::LLVM::LLVMFuncOp>(argument.getOwner()->getParentOp())) return std::nullopt;
+      return argument.getArgNumber();
+    }
+    mlir::Operation* op = pointer.getDefiningOp();
+    if (auto gep = llvm::dyn_cast_or_null<mlir::LLVM::GEPOp>(op)) {
+      pointer = gep.getBase();
+    } else if (auto cast = llvm::dyn_cast_or_null<mlir::LLVM::AddrSpaceCastOp>(op)) {
+      pointer = cast.getArg();
+    } else if (llvm::isa_and_nonnull<mlir::LLVM::AddressOfOp>(op)) {
+      global = true;
+      return std::nullopt;
+    } else if (auto extract = llvm::dyn_cast_or_null<mlir::LLVM::ExtractValueOp>(op)) {
+      // The value last inserted at the same position of the descriptor.
+      mlir::Value container = extract.getContainer();
+      auto insert = container.getDefiningOp<mlir::LLVM::InsertValueOp>();
+      while (insert && insert.getPosition() != extract.getPosition())
+        insert = insert.getContainer().getDefiningOp<mlir::LLVM::InsertValueOp>();
+      if (!insert) return std::nullopt;
+      pointer = insert.getValue();
+    } else {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 // Marks the global-memory loads of the mat-vec and mat-mul kernels (and the activation quantizer)
 // as invariant, so that NVPTX reads weights and activations through the read-only data path
 // (ld.global.nc). Sound because these kernels never read memory they write, apart from
-// workgroup memory (address space 3), whose loads stay as they are.
+// workgroup memory (address space 3), whose loads stay as they are. A kernel that waits for the
+// prior grid (kGridDependencyAttr) reads activations that grid writes: there only the weights
+// (argument 0) and constant tables are marked, and the other inputs are not declared noalias, so
+// that their loads stay below the wait.
 class MarkReadOnlyLoads final : public mlir::PassWrapper<MarkReadOnlyLoads, mlir::OperationPass<mlir::gpu::GPUModuleOp>> {
  public:
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MarkReadOnlyLoads)
@@ -54,17 +90,24 @@ class MarkReadOnlyLoads final : public mlir::PassWrapper<MarkReadOnlyLoads, mlir
       // Inputs (every pointer argument but the last, the output; qmatmul's token count follows
       // it) are read-only and distinct.
       mlir::Builder b(func.getContext());
+      const bool waits = func->hasAttr(kGridDependencyAttr);
       unsigned output = 0;
       for (unsigned i = 0; i < func.getNumArguments(); ++i)
         if (llvm::isa<mlir::LLVM::LLVMPointerType>(func.getArgument(i).getType())) output = i;
       for (unsigned i = 0; i < output; ++i) {
         if (!llvm::isa<mlir::LLVM::LLVMPointerType>(func.getArgument(i).getType())) continue;
-        func.setArgAttr(i, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), b.getUnitAttr());
+        if (!waits || i == 0) func.setArgAttr(i, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), b.getUnitAttr());
         func.setArgAttr(i, mlir::LLVM::LLVMDialect::getReadonlyAttrName(), b.getUnitAttr());
       }
-      func.walk([](mlir::LLVM::LoadOp load) {
+      func.walk([&](mlir::LLVM::LoadOp load) {
         auto type = llvm::dyn_cast<mlir::LLVM::LLVMPointerType>(load.getAddr().getType());
-        if (type && type.getAddressSpace() != 3) load.setInvariant(true);
+        if (!type || type.getAddressSpace() == 3) return;
+        if (waits) {
+          bool global = false;
+          const std::optional<unsigned> root = argumentRoot(load.getAddr(), global);
+          if (!global && root != 0u) return;
+        }
+        load.setInvariant(true);
       });
     });
   }
@@ -100,6 +143,19 @@ class NvptxTargetInfo final : public TargetInfo {
                                     mlir::LLVM::tailcallkind::TailCallKind::None, mlir::LLVM::AsmDialectAttr(),
                                     mlir::ArrayAttr());
     return true;
+  }
+
+  bool hasGridDependencyControl() const override { return smVersion(chipName()) >= 90; }
+
+  // griddepcontrol (PTX 7.8, sm_90). The wait clobbers memory, so that LLVM keeps ordinary loads
+  // after it; launch_dependents follows it, so a chain of such grids runs at most one ahead.
+  void waitForPriorGrid(mlir::OpBuilder& b, mlir::Location loc) const override {
+    if (!hasGridDependencyControl()) return;
+    for (const char* text : {"griddepcontrol.wait;", "griddepcontrol.launch_dependents;"})
+      mlir::LLVM::InlineAsmOp::create(b, loc, mlir::Type(), mlir::ValueRange{}, text, "~{memory}",
+                                      /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                      mlir::LLVM::tailcallkind::TailCallKind::None, mlir::LLVM::AsmDialectAttr(),
+                                      mlir::ArrayAttr());
   }
 
   mlir::Attribute gpuTargetAttr(mlir::MLIRContext* context) const override {

@@ -49,6 +49,30 @@ inline constexpr int CU_FUNC_ATTRIBUTE_NUM_REGS = 4;
 inline constexpr unsigned int CU_STREAM_NON_BLOCKING = 1;
 inline constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
+// cuLaunchKernelEx's configuration, laid out as cuda.h declares CUlaunchAttribute (an id, then a
+// 64-byte union at offset 8) and CUlaunchConfig (driver API 11.8 and later).
+inline constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+struct CUlaunchAttribute {
+  int id = 0;
+  union Value {
+    char bytes[64];
+    int programmatic_stream_serialization_allowed;
+    void* alignment;
+  };
+  alignas(8) Value value{};
+};
+static_assert(sizeof(CUlaunchAttribute) == 72 && offsetof(CUlaunchAttribute, value) == 8);
+struct CUlaunchConfig {
+  unsigned int grid_x = 1, grid_y = 1, grid_z = 1;
+  unsigned int block_x = 1, block_y = 1, block_z = 1;
+  unsigned int shared_bytes = 0;
+  CUstream stream = nullptr;
+  CUlaunchAttribute* attrs = nullptr;
+  unsigned int num_attrs = 0;
+};
+static_assert(sizeof(CUlaunchConfig) == 56 && offsetof(CUlaunchConfig, stream) == 32 &&
+              offsetof(CUlaunchConfig, attrs) == 40 && offsetof(CUlaunchConfig, num_attrs) == 48);
+
 // (name, exported symbol, return type, parameters). The exported names carry the ABI version
 // suffixes cuda.h maps the plain names to.
 #define LLMC_CUDA_DRIVER_REQUIRED(X)                                                                      \
@@ -84,7 +108,8 @@ inline constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
   X(cuEventSynchronize, "cuEventSynchronize", CUresult, (CUevent event))                                  \
   X(cuEventElapsedTime, "cuEventElapsedTime", CUresult, (float* milliseconds, CUevent start, CUevent end))
 
-// Streams and graphs: optional, so that an old driver still runs kernels one launch at a time.
+// Streams, graphs and launches with attributes: optional, so that an old driver still runs kernels
+// one launch at a time.
 #define LLMC_CUDA_DRIVER_OPTIONAL(X)                                                                       \
   X(cuGetErrorString, "cuGetErrorString", CUresult, (CUresult error, const char** text))                  \
   X(cuStreamCreate, "cuStreamCreate", CUresult, (CUstream * stream, unsigned int flags))                  \
@@ -99,7 +124,9 @@ inline constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
   X(cuGraphDestroy, "cuGraphDestroy", CUresult, (CUgraph graph))                                         \
   X(cuFuncGetAttribute, "cuFuncGetAttribute", CUresult, (int* value, int attribute, CUfunction function))  \
   X(cuOccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor", CUresult, \
-    (int* blocks, CUfunction function, int block_size, size_t dynamic_shared_bytes))
+    (int* blocks, CUfunction function, int block_size, size_t dynamic_shared_bytes))                      \
+  X(cuLaunchKernelEx, "cuLaunchKernelEx", CUresult,                                                        \
+    (const CUlaunchConfig* config, CUfunction function, void** params, void** extra))
 
 class CudaDriver {
  public:

@@ -3,11 +3,15 @@
 // start on a line, so threads 0..5 of the 64 each issue one prefetch.global.L2 before the first
 // weight load; the address is clamped to the workgroup's last byte. The kernel's name says
 // p1, so it never shares a name with the kernel without. AMD chips have no L2 prefetch: the value
-// is dropped there, and the kernel is the one without.
+// is dropped there, and the kernel is the one without. On sm_90 the prefetching kernel then waits
+// for the prior grid (griddepcontrol, for launches that overlap it) before it reads the int8
+// activations the quantizer wrote: those loads are ordinary ld.global below the wait, while the
+// weights keep the read-only path (ld.global.nc); the kernel without keeps ld.global.nc for both.
 // REQUIRES: compiler
 // RUN: llmc-opt %s --llmc-lower-qmatvec="target=nvptx chip=sm_90" --canonicalize --cse | FileCheck %s --check-prefix=LOWER
 // RUN: llmc-opt %s --llmc-kernel-pipeline=chip=sm_61 | FileCheck %s --check-prefix=PTX
 // RUN: llmc-opt %s --llmc-lower-qmatvec="target=amdgpu chip=gfx906" | FileCheck %s --check-prefix=AMD
+// RUN: llmc-opt %s --llmc-kernel-pipeline=chip=sm_90 | FileCheck %s --check-prefix=SM90
 
 // LOWER-LABEL: func.func @decode
 // LOWER: gpu.launch_func @llmc_kernels::@llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1p1 blocks in (%c32, %c1, %c1) threads in (%c64, %c1, %c1)
@@ -19,6 +23,7 @@
 // LOWER: gpu.func @llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1(
 // LOWER-NOT: prefetch
 
+// PTX-NOT: griddepcontrol
 // PTX: .target sm_61
 // PTX: .visible .entry llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1p1(
 // PTX-NOT: ld.global.nc
@@ -26,6 +31,22 @@
 // PTX: ld.global.nc
 // PTX: .visible .entry llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1(
 // PTX-NOT: prefetch
+
+// SM90: .target sm_90
+// SM90: .visible .entry llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1p1(
+// SM90-NOT: ld.global
+// SM90: prefetch.global.L2 [
+// SM90-NOT: ld.global
+// SM90: griddepcontrol.wait;
+// SM90-SAME: griddepcontrol.launch_dependents;
+// SM90: ld.global.v4.b32
+// SM90: ld.global.nc.b32
+// SM90: .visible .entry llmc_quantize_q8_256_b1(
+// SM90: .visible .entry llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1(
+// SM90-NOT: griddepcontrol
+// SM90-NOT: ld.global.v4.b32
+// SM90: ld.global.nc.v4.b32
+// SM90-NOT: griddepcontrol
 
 // AMD: gpu.func @llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1(
 // AMD-NOT: prefetch

@@ -75,6 +75,10 @@ TEST(QMatVecPlan, PrefetchOnChipsThatHaveIt) {
   EXPECT_EQ(with.kernelName, without.kernelName + "p1");
   EXPECT_EQ(with.gridX, without.gridX);
   EXPECT_EQ(with.blockX, without.blockX);
+  // Only sm_90 and newer wait for the prior grid (griddepcontrol), and only when prefetching.
+  EXPECT_FALSE(with.gridDependency);
+  EXPECT_TRUE(plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 0, 1}).gridDependency);
+  EXPECT_FALSE(plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4}).gridDependency);
   EXPECT_EQ(plan("sm_90", QuantType::Q4_K, 4096, 14336, 1, {2, 2, 4, 4, 0, 2, 1}).kernelName,
             "llmc_qmatvec_q4_K_4096x14336_b1_int8_r2w2v4u4g2p1");
   // AMD and CPUs have no L2 prefetch instruction: the value is dropped, and so is the suffix.

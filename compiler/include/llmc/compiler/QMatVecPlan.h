@@ -61,6 +61,11 @@ struct QMatVecPlan {
   // How the rows hold their blocks; row_planar only for types it changes (kernel names end "_rp").
   mlir::llmc::WeightLayout layout = mlir::llmc::WeightLayout::Blocks;
 
+  // GPU, prefetch on a chip with grid dependency control (sm_90): the product asks for its rows in
+  // L2, then waits for the prior grid before reading activations, so a runtime may launch it with
+  // programmatic stream serialization (its weights stream in while the prior grid finishes).
+  bool gridDependency = false;
+
   // The product kernel. GPU: gridX workgroups of blockX threads; CPU: one call per row range.
   std::string kernelName;
   int64_t gridX = 1;

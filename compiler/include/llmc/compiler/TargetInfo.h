@@ -54,6 +54,16 @@ class TargetInfo {
     return false;
   }
 
+  // Whether waitForPriorGrid emits anything on this chip: NVIDIA sm_90 and newer.
+  virtual bool hasGridDependencyControl() const { return false; }
+
+  // Waits until the grids this one was launched behind (with programmatic stream serialization)
+  // have finished and their writes are visible, then lets the grid behind this one start. A no-op
+  // for a grid launched the ordinary way. Kernels that emit it read nothing those grids write
+  // before it, and stores nothing; LLVM must not move such reads above it, so the kernel is
+  // marked (kGridDependencyAttr) and only its weights keep read-only, non-aliasing loads.
+  virtual void waitForPriorGrid(mlir::OpBuilder&, mlir::Location) const {}
+
   // Memory space of workgroup-shared buffers (gpu.func workgroup attributions).
   mlir::Attribute sharedMemorySpace(mlir::MLIRContext* context) const;
 
@@ -70,6 +80,9 @@ class TargetInfo {
  private:
   targets::ChipInfo chip_;
 };
+
+// Unit attribute on a kernel (gpu.func, then llvm.func) that waits for the prior grid.
+inline constexpr llvm::StringLiteral kGridDependencyAttr = "llmc.grid_dependency";
 
 // The target of a chip known to targets/chips.json with a supported code generator (sm_61 and
 // newer, gfx906 and newer, x86-64), or nullptr with `error` saying why not.
