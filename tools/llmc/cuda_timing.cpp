@@ -12,20 +12,26 @@ void check(const cuda::CudaDriver& cu, cuda::CUresult result, const char* what) 
   if (result != cuda::CUDA_SUCCESS) throw std::runtime_error(fmt::format("{}: {}", what, cu.error_text(result)));
 }
 
-// Milliseconds between two events around `work` on `stream`.
+// Milliseconds between two events around `work` on `stream`; the events are released however
+// `work` ends.
 float timed_ms(const cuda::CudaDriver& cu, cuda::CUstream stream, const std::function<void()>& work) {
-  cuda::CUevent start = nullptr;
-  cuda::CUevent stop = nullptr;
-  check(cu, cu.cuEventCreate(&start, 0), "cuEventCreate");
-  check(cu, cu.cuEventCreate(&stop, 0), "cuEventCreate");
-  check(cu, cu.cuEventRecord(start, stream), "cuEventRecord");
+  struct Events {
+    const cuda::CudaDriver& cu;
+    cuda::CUevent start = nullptr;
+    cuda::CUevent stop = nullptr;
+    ~Events() {
+      if (start) cu.cuEventDestroy(start);
+      if (stop) cu.cuEventDestroy(stop);
+    }
+  } e{cu};
+  check(cu, cu.cuEventCreate(&e.start, 0), "cuEventCreate");
+  check(cu, cu.cuEventCreate(&e.stop, 0), "cuEventCreate");
+  check(cu, cu.cuEventRecord(e.start, stream), "cuEventRecord");
   work();
-  check(cu, cu.cuEventRecord(stop, stream), "cuEventRecord");
-  check(cu, cu.cuEventSynchronize(stop), "cuEventSynchronize");
+  check(cu, cu.cuEventRecord(e.stop, stream), "cuEventRecord");
+  check(cu, cu.cuEventSynchronize(e.stop), "cuEventSynchronize");
   float ms = 0;
-  check(cu, cu.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-  cu.cuEventDestroy(start);
-  cu.cuEventDestroy(stop);
+  check(cu, cu.cuEventElapsedTime(&ms, e.start, e.stop), "cuEventElapsedTime");
   return ms;
 }
 
@@ -45,23 +51,37 @@ bool has_graphs(const cuda::CudaDriver& cu) {
 }
 
 double graph_seconds(const cuda::CudaDriver& cu, const std::function<void(cuda::CUstream)>& work, int iterations) {
-  cuda::CUstream stream = nullptr;
-  check(cu, cu.cuStreamCreate(&stream, cuda::CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-  cuda::CUgraph graph = nullptr;
-  cuda::CUgraphExec exec = nullptr;
-  check(cu, cu.cuStreamBeginCapture(stream, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
-  for (int i = 0; i < iterations; ++i) work(stream);
-  check(cu, cu.cuStreamEndCapture(stream, &graph), "cuStreamEndCapture");
-  check(cu, cu.cuGraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
-  check(cu, cu.cuGraphLaunch(exec, stream), "cuGraphLaunch");  // uploads the graph; not timed
-  check(cu, cu.cuStreamSynchronize(stream), "cuStreamSynchronize");
+  // Whatever fails, the capture is ended and everything made here is released: a stream left
+  // capturing would make the thread's later allocations and copies fail.
+  struct Resources {
+    const cuda::CudaDriver& cu;
+    cuda::CUstream stream = nullptr;
+    cuda::CUgraph graph = nullptr;
+    cuda::CUgraphExec exec = nullptr;
+    bool capturing = false;
+    ~Resources() {
+      if (capturing) {
+        cuda::CUgraph partial = nullptr;
+        if (cu.cuStreamEndCapture(stream, &partial) == cuda::CUDA_SUCCESS && partial) cu.cuGraphDestroy(partial);
+      }
+      if (exec) cu.cuGraphExecDestroy(exec);
+      if (graph) cu.cuGraphDestroy(graph);
+      if (stream) cu.cuStreamDestroy(stream);
+    }
+  } r{cu};
+  check(cu, cu.cuStreamCreate(&r.stream, cuda::CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  check(cu, cu.cuStreamBeginCapture(r.stream, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
+  r.capturing = true;
+  for (int i = 0; i < iterations; ++i) work(r.stream);
+  r.capturing = false;
+  check(cu, cu.cuStreamEndCapture(r.stream, &r.graph), "cuStreamEndCapture");
+  check(cu, cu.cuGraphInstantiate(&r.exec, r.graph, 0), "cuGraphInstantiate");
+  check(cu, cu.cuGraphLaunch(r.exec, r.stream), "cuGraphLaunch");  // uploads the graph; not timed
+  check(cu, cu.cuStreamSynchronize(r.stream), "cuStreamSynchronize");
   constexpr int kReplays = 5;
-  const float ms = timed_ms(cu, stream, [&] {
-    for (int i = 0; i < kReplays; ++i) check(cu, cu.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+  const float ms = timed_ms(cu, r.stream, [&] {
+    for (int i = 0; i < kReplays; ++i) check(cu, cu.cuGraphLaunch(r.exec, r.stream), "cuGraphLaunch");
   });
-  cu.cuGraphExecDestroy(exec);
-  cu.cuGraphDestroy(graph);
-  cu.cuStreamDestroy(stream);
   return ms / 1e3 / (static_cast<double>(kReplays) * iterations);
 }
 
