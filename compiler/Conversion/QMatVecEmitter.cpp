@@ -368,8 +368,10 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
   const int64_t steps = plan.tuning.rowSteps;
   if (plan.tuning.prefetch > 0) prefetchRows(kb, plan, target, w, kb.mul(group, steps), thread);
   if (plan.gridDependency) {
-    // Nothing above reads what the prior grid writes: only weights were asked for.
+    // Nothing above reads what the prior grid writes: only weights were asked for. Then the next
+    // grid may start: at most one grid of a chain runs ahead.
     target.waitForPriorGrid(b, loc);
+    target.startDependentGrids(b, loc);
     func->setAttr(kGridDependencyAttr, b.getUnitAttr());
   }
   ActivationSource activations;
@@ -488,6 +490,9 @@ mlir::gpu::GPUFuncOp emitGpuQuantizeActivations(mlir::gpu::GPUModuleOp module, c
 
   // One lane per value, 32 lanes per block; every lane takes part in the shuffles (a block is
   // never split between the valid and the out-of-range lanes, as values % 32 == 0).
+  // The product behind it may start now (sm_90, launched overlapping): it streams its weights in
+  // and waits for this grid before reading the scratch.
+  target.startDependentGrids(b, loc);
   Value thread = mlir::gpu::ThreadIdOp::create(b, loc, mlir::gpu::Dimension::x);
   Value group = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
   Value index = kb.add(kb.mul(group, plan.quantizeBlockX), thread);

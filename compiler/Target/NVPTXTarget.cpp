@@ -148,14 +148,12 @@ class NvptxTargetInfo final : public TargetInfo {
   bool hasGridDependencyControl() const override { return smVersion(chipName()) >= 90; }
 
   // griddepcontrol (PTX 7.8, sm_90). The wait clobbers memory, so that LLVM keeps ordinary loads
-  // after it; launch_dependents follows it, so a chain of such grids runs at most one ahead.
+  // after it.
   void waitForPriorGrid(mlir::OpBuilder& b, mlir::Location loc) const override {
-    if (!hasGridDependencyControl()) return;
-    for (const char* text : {"griddepcontrol.wait;", "griddepcontrol.launch_dependents;"})
-      mlir::LLVM::InlineAsmOp::create(b, loc, mlir::Type(), mlir::ValueRange{}, text, "~{memory}",
-                                      /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                      mlir::LLVM::tailcallkind::TailCallKind::None, mlir::LLVM::AsmDialectAttr(),
-                                      mlir::ArrayAttr());
+    if (hasGridDependencyControl()) gridControl(b, loc, "griddepcontrol.wait;");
+  }
+  void startDependentGrids(mlir::OpBuilder& b, mlir::Location loc) const override {
+    if (hasGridDependencyControl()) gridControl(b, loc, "griddepcontrol.launch_dependents;");
   }
 
   mlir::Attribute gpuTargetAttr(mlir::MLIRContext* context) const override {
@@ -174,6 +172,14 @@ class NvptxTargetInfo final : public TargetInfo {
   }
 
   std::string_view kernelFileExtension() const override { return "ptx"; }
+
+ private:
+  static void gridControl(mlir::OpBuilder& b, mlir::Location loc, llvm::StringRef text) {
+    mlir::LLVM::InlineAsmOp::create(b, loc, mlir::Type(), mlir::ValueRange{}, text, "~{memory}",
+                                    /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                    mlir::LLVM::tailcallkind::TailCallKind::None, mlir::LLVM::AsmDialectAttr(),
+                                    mlir::ArrayAttr());
+  }
 };
 
 }  // namespace

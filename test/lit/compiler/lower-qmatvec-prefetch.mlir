@@ -7,9 +7,10 @@
 // for the prior grid (griddepcontrol, for launches that overlap it) before it reads the int8
 // activations the quantizer wrote: those loads are ordinary ld.global below the wait, while the
 // weights keep the read-only path (ld.global.nc); the kernel without keeps ld.global.nc for both.
+// The quantizer lets such a product start at once (launch_dependents before its first load).
 // REQUIRES: compiler
 // RUN: llmc-opt %s --llmc-lower-qmatvec="target=nvptx chip=sm_90" --canonicalize --cse | FileCheck %s --check-prefix=LOWER
-// RUN: llmc-opt %s --llmc-kernel-pipeline=chip=sm_61 | FileCheck %s --check-prefix=PTX
+// RUN: llmc-opt %s --llmc-kernel-pipeline=chip=sm_61 | FileCheck %s --check-prefix=PTX --implicit-check-not=griddepcontrol
 // RUN: llmc-opt %s --llmc-lower-qmatvec="target=amdgpu chip=gfx906" | FileCheck %s --check-prefix=AMD
 // RUN: llmc-opt %s --llmc-kernel-pipeline=chip=sm_90 | FileCheck %s --check-prefix=SM90
 
@@ -23,7 +24,6 @@
 // LOWER: gpu.func @llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1(
 // LOWER-NOT: prefetch
 
-// PTX-NOT: griddepcontrol
 // PTX: .target sm_61
 // PTX: .visible .entry llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1p1(
 // PTX-NOT: ld.global.nc
@@ -42,6 +42,8 @@
 // SM90: ld.global.v4.b32
 // SM90: ld.global.nc.b32
 // SM90: .visible .entry llmc_quantize_q8_256_b1(
+// SM90-NOT: ld.global
+// SM90: griddepcontrol.launch_dependents;
 // SM90: .visible .entry llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1(
 // SM90-NOT: griddepcontrol
 // SM90-NOT: ld.global.v4.b32

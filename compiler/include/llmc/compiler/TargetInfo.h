@@ -58,11 +58,15 @@ class TargetInfo {
   virtual bool hasGridDependencyControl() const { return false; }
 
   // Waits until the grids this one was launched behind (with programmatic stream serialization)
-  // have finished and their writes are visible, then lets the grid behind this one start. A no-op
-  // for a grid launched the ordinary way. Kernels that emit it read nothing those grids write
-  // before it, and stores nothing; LLVM must not move such reads above it, so the kernel is
-  // marked (kGridDependencyAttr) and only its weights keep read-only, non-aliasing loads.
+  // have finished and their writes are visible. A no-op for a grid launched the ordinary way.
+  // Kernels that emit it read nothing those grids write before it, and store nothing; LLVM must
+  // not move such reads above it, so the kernel is marked (kGridDependencyAttr) and only its
+  // weights keep read-only, non-aliasing loads.
   virtual void waitForPriorGrid(mlir::OpBuilder&, mlir::Location) const {}
+
+  // Lets a grid launched behind this one with programmatic stream serialization start (it still
+  // waits for this one before reading what it writes). A no-op when there is none.
+  virtual void startDependentGrids(mlir::OpBuilder&, mlir::Location) const {}
 
   // Memory space of workgroup-shared buffers (gpu.func workgroup attributions).
   mlir::Attribute sharedMemorySpace(mlir::MLIRContext* context) const;
