@@ -585,6 +585,9 @@ class GpuKernel {
     group_ = mlir::gpu::BlockIdOp::create(b, loc, mlir::gpu::Dimension::x);
     args_ = Values(func.getArguments().begin(), func.getArguments().end());
     scratch_ = Values(func.getWorkgroupAttributions().begin(), func.getWorkgroupAttributions().end());
+    // A norm that quantizes for the int8 products stands where their quantizer would: like it, it
+    // lets a product launched overlapping it start at once (sm_90; it waits for this grid).
+    if (plan_.spec.kind == OpKind::RmsNorm && plan_.spec.quantize) target_.startDependentGrids(b, loc);
     body(kb);
     mlir::gpu::ReturnOp::create(b, loc);
     return func;

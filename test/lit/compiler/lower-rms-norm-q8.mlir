@@ -1,9 +1,16 @@
 // rms_norm with q8 on NVPTX (sm_61) and x86-64: one kernel writes the normalized rows and their
 // int8 blocks (codes as 32-byte vectors, then each block's scale and scaled sum), so the int8
-// products that follow need no quantizer launch of their own.
+// products that follow need no quantizer launch of their own. On sm_90 it lets a product launched
+// overlapping it start at once, as the quantizer it replaces does; sm_61 has no such control.
 // REQUIRES: compiler
 // RUN: llmc-opt %s --llmc-lower-elementwise="target=nvptx chip=sm_61" --canonicalize --cse | FileCheck %s
 // RUN: llmc-opt %s --llmc-lower-elementwise="target=x86" --canonicalize --cse | FileCheck %s --check-prefix=CPU
+// RUN: llmc-opt %s --llmc-lower-elementwise="target=nvptx chip=sm_90" | FileCheck %s --check-prefix=SM90
+// RUN: llmc-opt %s --llmc-lower-elementwise="target=nvptx chip=sm_61" | FileCheck %s --check-prefix=SM61
+// SM90: gpu.func @llmc_rms_norm_t1x4096_e3727c5ac_q8(
+// SM90-NEXT: gpu.thread_id
+// SM90: "griddepcontrol.launch_dependents;"
+// SM61-NOT: griddepcontrol
 
 // CHECK-LABEL: func.func @decode
 // CHECK: gpu.launch_func @llmc_kernels::@llmc_rms_norm_t1x4096_e3727c5ac_q8 blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args(%{{.*}} : memref<1x4096xf32>, %{{.*}} : memref<4096xf32>, %{{.*}} : memref<1x4096xf32>, %{{.*}} : memref<5120xi8>)
