@@ -38,8 +38,9 @@ std::string_view ptxFeatureForChip(std::string_view chip) {
 
 namespace {
 
-// The function argument (or global) a pointer is derived from, through address arithmetic and
-// the memref descriptors the GPU conversion builds around bare pointers; null when it cannot tell.
+// The number of the function argument a pointer is derived from, through address arithmetic and
+// the memref descriptors the GPU conversion builds around bare pointers; nothing when it is not
+// an argument (`global` then says whether it is a global, such as a decode table) or cannot tell.
 std::optional<unsigned> argumentRoot(mlir::Value pointer, bool& global) {
   global = false;
   for (int step = 0; step < 64; ++step) {
