@@ -14,9 +14,10 @@
 #
 # A tuning sweep rides along when pack is given a file of tunings (one R,W,V,U[,G][,pP][,sS] per line,
 # # comments), e.g. SWEEP=scripts/gpu/sweep-prefetch-steps.txt: DIR then also holds sweep-sm_90.llmc,
-# Q4_0, Q4_K, Q6_K and Q8_0 at the six benchmark shapes once per tuning, and run times it into
-# DIR/results-sweep.json (`llmc tune DIR/results-sweep.json --device NAME --exact`);
-#   scripts/gpu-check.sh sweep DIR    times the sweep alone (a run that must fit a time limit).
+# Q4_0, Q4_K, Q6_K and Q8_0 at the six benchmark shapes once per tuning, and run times it, a type
+# at a time, into DIR/results-sweep-TYPE.json (`llmc tune DIR/results-sweep-*.json --device NAME
+# --exact`), so that a run cut short keeps the types it finished;
+#   scripts/gpu-check.sh sweep DIR [TYPE...]   times the sweep alone, or only these types.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,17 +83,24 @@ run() {
 
 sweep() {
   local dir="$1"
+  shift
   [[ -d "$dir/sweep-sm_90.llmc" ]] || { echo "gpu-check: $dir has no sweep; pack it with SWEEP=FILE" >&2; exit 2; }
-  echo "== sm_90 sweep"
-  LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    "$dir/bin/llmc" kernel-check "$dir/sweep-sm_90.llmc" --perf --iterations "${ITERATIONS:-200}" \
-    --results "$dir/results-sweep.json"
+  local types=("$@")
+  [[ ${#types[@]} -gt 0 ]] || types=(q4_0 q4_K q6_K q8_0)
+  local status=0
+  for type in "${types[@]}"; do
+    echo "== sm_90 sweep: $type"
+    LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+      "$dir/bin/llmc" kernel-check "$dir/sweep-sm_90.llmc" --quant "$type" --perf --iterations "${ITERATIONS:-200}" \
+      --results "$dir/results-sweep-$type.json" || status=$?
+  done
+  return "$status"
 }
 
 case "${1:-}" in
   pack) pack "${2:?usage: gpu-check.sh pack DIR}" ;;
   run) run "${2:?usage: gpu-check.sh run DIR}" ;;
-  sweep) sweep "${2:?usage: gpu-check.sh sweep DIR}" ;;
+  sweep) shift; sweep "${@:?usage: gpu-check.sh sweep DIR [TYPE...]}" ;;
   -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
   *)
     dir="${1:-$root/build/gpu-check}"
