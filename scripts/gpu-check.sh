@@ -14,10 +14,11 @@
 #
 # A tuning sweep rides along when pack is given a file of tunings (one R,W,V,U[,G][,pP][,sS] per line,
 # # comments), e.g. SWEEP=scripts/gpu/sweep-prefetch-steps.txt: DIR then also holds sweep-sm_90.llmc,
-# Q4_0, Q4_K, Q6_K and Q8_0 at the six benchmark shapes once per tuning, and run times it, a type
-# at a time, into DIR/results-sweep-TYPE.json (`llmc tune DIR/results-sweep-*.json --device NAME
-# --exact`), so that a run cut short keeps the types it finished;
-#   scripts/gpu-check.sh sweep DIR [TYPE...]   times the sweep alone, or only these types.
+# Q4_0, Q4_K, Q6_K and Q8_0 at the six benchmark shapes once per tuning, which
+#   scripts/gpu-check.sh sweep DIR [TYPE...]   (run does not)
+# times a type at a time (all four, or those named) into DIR/results-sweep-TYPE.json, for
+# `llmc tune DIR/results-sweep-*.json --device NAME --exact`: a run cut short keeps the types it
+# finished.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,7 +78,6 @@ run() {
       "$dir/bin/llmc" kernel-check "$dir/suite-$chip.llmc" --perf --iterations "${ITERATIONS:-200}" \
       --results "$dir/results-$chip.json" || status=$?
   done
-  if [[ -d "$dir/sweep-sm_90.llmc" ]]; then sweep "$dir" || status=$?; fi
   return "$status"
 }
 
