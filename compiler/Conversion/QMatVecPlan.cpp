@@ -69,8 +69,9 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
     t.groupWarps = 0;
     t.rowSteps = 1;
   }
-  if (t.rowSteps < 1 || t.rowSteps > 64)
-    return fail("tuning row_steps = " + std::to_string(t.rowSteps) + " is outside 1..64");
+  if (t.rowSteps < 1 || t.rowSteps > targets::kMaxRowSteps)
+    return fail("tuning row_steps = " + std::to_string(t.rowSteps) + " is outside 1.." +
+                std::to_string(targets::kMaxRowSteps));
   // Steps past the last row do nothing but repeat it: no more steps than blocks of rows.
   t.rowSteps = std::min(t.rowSteps, (rows + t.rowsPerBlock - 1) / t.rowsPerBlock);
   if (t.prefetch != 0 && t.prefetch != 1) return fail("tuning prefetch = " + std::to_string(t.prefetch) + " must be 0 or 1");

@@ -135,15 +135,11 @@ class NvptxTargetInfo final : public TargetInfo {
 
   // prefetch.global.L2 (PTX 2.0, every supported chip). Inline PTX: NVPTX selects its prefetch
   // intrinsics only for PTX 8.0 and sm_90.
-  bool prefetchToL2(mlir::OpBuilder& b, mlir::Location loc, mlir::Value buffer, mlir::Value byteIndex) const override {
+  void prefetchToL2(mlir::OpBuilder& b, mlir::Location loc, mlir::Value buffer, mlir::Value byteIndex) const override {
     mlir::Value base = mlir::memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
     mlir::Value address = mlir::arith::AddIOp::create(b, loc, base, byteIndex);
     mlir::Value word = mlir::arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
-    mlir::LLVM::InlineAsmOp::create(b, loc, mlir::Type(), mlir::ValueRange{word}, "prefetch.global.L2 [$0];", "l",
-                                    /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                    mlir::LLVM::tailcallkind::TailCallKind::None, mlir::LLVM::AsmDialectAttr(),
-                                    mlir::ArrayAttr());
-    return true;
+    inlinePtx(b, loc, "prefetch.global.L2 [$0];", "l", word);
   }
 
   bool hasGridDependencyControl() const override { return smVersion(chipName()) >= 90; }
@@ -151,10 +147,10 @@ class NvptxTargetInfo final : public TargetInfo {
   // griddepcontrol (PTX 7.8, sm_90). The wait clobbers memory, so that LLVM keeps ordinary loads
   // after it.
   void waitForPriorGrid(mlir::OpBuilder& b, mlir::Location loc) const override {
-    if (hasGridDependencyControl()) gridControl(b, loc, "griddepcontrol.wait;");
+    if (hasGridDependencyControl()) inlinePtx(b, loc, "griddepcontrol.wait;", "~{memory}");
   }
   void startDependentGrids(mlir::OpBuilder& b, mlir::Location loc) const override {
-    if (hasGridDependencyControl()) gridControl(b, loc, "griddepcontrol.launch_dependents;");
+    if (hasGridDependencyControl()) inlinePtx(b, loc, "griddepcontrol.launch_dependents;", "~{memory}");
   }
 
   mlir::Attribute gpuTargetAttr(mlir::MLIRContext* context) const override {
@@ -175,8 +171,10 @@ class NvptxTargetInfo final : public TargetInfo {
   std::string_view kernelFileExtension() const override { return "ptx"; }
 
  private:
-  static void gridControl(mlir::OpBuilder& b, mlir::Location loc, llvm::StringRef text) {
-    mlir::LLVM::InlineAsmOp::create(b, loc, mlir::Type(), mlir::ValueRange{}, text, "~{memory}",
+  // One PTX statement without results, which LLVM keeps where it stands (side effects).
+  static void inlinePtx(mlir::OpBuilder& b, mlir::Location loc, llvm::StringRef text, llvm::StringRef constraints,
+                        mlir::ValueRange operands = {}) {
+    mlir::LLVM::InlineAsmOp::create(b, loc, mlir::Type(), operands, text, constraints,
                                     /*has_side_effects=*/true, /*is_align_stack=*/false,
                                     mlir::LLVM::tailcallkind::TailCallKind::None, mlir::LLVM::AsmDialectAttr(),
                                     mlir::ArrayAttr());

@@ -247,7 +247,7 @@ class CatalogLoader {
             gw->fail("must divide warps_per_block into a number of groups that divides rows_per_block");
         }
         if (auto pf = r.optional_field("prefetch")) config.prefetch = static_cast<int>(pf->as_int_in(0, 1));
-        if (auto rs = r.optional_field("row_steps")) config.row_steps = static_cast<int>(rs->as_int_in(1, 64));
+        if (auto rs = r.optional_field("row_steps")) config.row_steps = static_cast<int>(rs->as_int_in(1, kMaxRowSteps));
         return config;
       };
       chip.qmatvec = read_config(q);

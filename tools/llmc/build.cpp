@@ -179,7 +179,7 @@ compiler::TuningValues parse_tuning(const std::string& text) {
     switch (tag) {
       case 'g': t.group_warps = number(value, 1, 9999); break;
       case 'p': t.prefetch = number(value, 0, 1); break;
-      case 's': t.row_steps = number(value, 1, 64); break;
+      case 's': t.row_steps = number(value, 1, targets::kMaxRowSteps); break;
       default: bad();
     }
   }

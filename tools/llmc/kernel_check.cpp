@@ -472,7 +472,11 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
     auto& cu = session.cu();
     session.check(cu.cuMemcpyHtoD(buffers.w, data.weights.data(), data.weights.size()), "cuMemcpyHtoD");
     session.check(cu.cuMemcpyHtoD(buffers.x, data.x.data(), data.x.size() * sizeof(float)), "cuMemcpyHtoD");
-    session.check(cu.cuMemsetD32(buffers.y, 0x7FC00000u, data.reference.size()), "cuMemsetD32");  // NaN
+    // Outputs (and, for the chained checks, the scratch) start as quiet NaNs: a value never written shows.
+    auto poison = [&](cuda::CUdeviceptr buffer, size_t words) {
+      session.check(cu.cuMemsetD32(buffer, 0x7FC00000u, words), "cuMemsetD32");
+    };
+    poison(buffers.y, data.reference.size());
     launch_all(session, functions, kernel, buffers);
     session.check(cu.cuCtxSynchronize(), kernel.name.c_str());
     std::vector<float> y(data.reference.size());
@@ -489,12 +493,6 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
       labelled.name += what;
       passed = report(tally, labelled, compare(kernel, y, data.reference)) && passed;
     };
-    auto poison = [&] {
-      session.check(cu.cuMemsetD32(buffers.y, 0x7FC00000u, data.reference.size()), "cuMemsetD32");
-      if (kernel.scratch_bytes)
-        session.check(cu.cuMemsetD32(buffers.scratch, 0x7FC00000u, static_cast<size_t>(kernel.scratch_bytes) / 4),
-                      "cuMemsetD32");
-    };
     // A chained launch the driver refuses is reported and skipped: the ordinary results stand.
     auto try_chained = [&](const std::function<void()>& work) {
       try {
@@ -507,7 +505,8 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
       }
     };
     bool chained_ok = chains && try_chained([&] {
-      poison();
+      poison(buffers.y, data.reference.size());
+      if (kernel.scratch_bytes) poison(buffers.scratch, static_cast<size_t>(kernel.scratch_bytes) / 4);
       cuda::CUstream stream = nullptr;
       session.check(cu.cuStreamCreate(&stream, cuda::CU_STREAM_NON_BLOCKING), "cuStreamCreate");
       for (int i = 0; i < 3; ++i) launch_all(session, functions, kernel, buffers, stream, true);
@@ -612,7 +611,7 @@ void check_cuda(const fs::path& bundle, const Chip& chip, const CheckOptions& o,
           };
           double s = 0;
           if (!try_chained([&] {
-                session.check(cu.cuMemsetD32(buffers.y, 0x7FC00000u, data.reference.size()), "cuMemsetD32");
+                poison(buffers.y, data.reference.size());
                 s = graph_seconds(cu, replay, iterations);
               }))
             break;

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <compare>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,7 +24,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -53,17 +53,25 @@ struct TuneOptions {
 
 [[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
 
-// rows_per_block, warps, vector_width, unroll, group_warps (0: the default grouping), prefetch,
-// row_steps.
-using Tuning = std::tuple<int, int, int, int, int, int, int>;
+// One measured mat-vec tuning; ordered, so that it can key the measurements.
+struct Tuning {
+  int rows_per_block = 0;
+  int warps = 0;
+  int vector_width = 0;
+  int unroll = 0;
+  int group_warps = 0;  // 0: the default grouping
+  int prefetch = 0;
+  int row_steps = 1;
+  auto operator<=>(const Tuning&) const = default;
+};
 using Shape = std::pair<int64_t, int64_t>;  // rows, cols
 
+// As llmc build --tuning reads it: "2,1,8,1", "2,2,4,4,2", "2,2,4,4,p1,s4".
 std::string tuning_text(const Tuning& t) {
-  const std::string text = fmt::format("{},{},{},{}", std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t));
-  // As llmc build --tuning reads it: "2,2,4,4,2", "2,2,4,4,p1,s4".
-  return text + (std::get<4>(t) > 0 ? fmt::format(",{}", std::get<4>(t)) : "") +
-         (std::get<5>(t) > 0 ? fmt::format(",p{}", std::get<5>(t)) : "") +
-         (std::get<6>(t) > 1 ? fmt::format(",s{}", std::get<6>(t)) : "");
+  return fmt::format("{},{},{},{}", t.rows_per_block, t.warps, t.vector_width, t.unroll) +
+         (t.group_warps > 0 ? fmt::format(",{}", t.group_warps) : "") +
+         (t.prefetch > 0 ? fmt::format(",p{}", t.prefetch) : "") +
+         (t.row_steps > 1 ? fmt::format(",s{}", t.row_steps) : "");
 }
 
 struct Measurements {
@@ -100,10 +108,10 @@ void read_results(const std::string& path, const targets::ChipInfo& chip, Measur
     const std::string layout = row_planar_fields(*type).empty() ? "blocks" : "row_planar";
     if (json_field<std::string>(r, "layout", at) != layout) continue;
     const json t = json_field<json>(r, "tuning", at);
-    const Tuning tuning{json_field<int>(t, "rows_per_block", at), json_field<int>(t, "warps", at), json_field<int>(t, "vector_width", at),
-                        json_field<int>(t, "unroll", at), t.contains("group_warps") ? json_field<int>(t, "group_warps", at) : 0,
-                        t.contains("prefetch") ? json_field<int>(t, "prefetch", at) : 0,
-                        t.contains("row_steps") ? json_field<int>(t, "row_steps", at) : 1};
+    auto optional = [&](const char* key, int absent) { return t.contains(key) ? json_field<int>(t, key, at) : absent; };
+    const Tuning tuning{json_field<int>(t, "rows_per_block", at), json_field<int>(t, "warps", at),
+                        json_field<int>(t, "vector_width", at), json_field<int>(t, "unroll", at),
+                        optional("group_warps", 0), optional("prefetch", 0), optional("row_steps", 1)};
     const Shape shape{json_field<int64_t>(r, "rows", at), json_field<int64_t>(r, "cols", at)};
     if (shape.first < 1 || shape.second < 1) fail(fmt::format("{}: rows and cols must be positive", at));
     const double pct = json_field<double>(r, "product_pct", at);
@@ -166,13 +174,13 @@ std::string today() {
 }
 
 json entry_json(const Tuning& t, const std::string& rationale) {
-  json entry = {{"rows_per_block", std::get<0>(t)},
-                {"warps_per_block", std::get<1>(t)},
-                {"vector_width", std::get<2>(t)},
-                {"unroll", std::get<3>(t)}};
-  if (std::get<4>(t) > 0) entry["group_warps"] = std::get<4>(t);
-  if (std::get<5>(t) > 0) entry["prefetch"] = std::get<5>(t);
-  if (std::get<6>(t) > 1) entry["row_steps"] = std::get<6>(t);
+  json entry = {{"rows_per_block", t.rows_per_block},
+                {"warps_per_block", t.warps},
+                {"vector_width", t.vector_width},
+                {"unroll", t.unroll}};
+  if (t.group_warps > 0) entry["group_warps"] = t.group_warps;
+  if (t.prefetch > 0) entry["prefetch"] = t.prefetch;
+  if (t.row_steps > 1) entry["row_steps"] = t.row_steps;
   entry["rationale"] = rationale;
   return entry;
 }

@@ -48,11 +48,9 @@ class TargetInfo {
   virtual bool hasL2Prefetch() const { return false; }
 
   // Asks the memory system to bring the cache line holding byte `byteIndex` of the 1-D global
-  // buffer `buffer` into L2, without waiting and without using a register. Returns false where
-  // the chip has no such instruction (and emits nothing).
-  virtual bool prefetchToL2(mlir::OpBuilder&, mlir::Location, mlir::Value /*buffer*/, mlir::Value /*byteIndex*/) const {
-    return false;
-  }
+  // buffer `buffer` into L2, without waiting and without using a register. Emits nothing where
+  // the chip has no such instruction (hasL2Prefetch).
+  virtual void prefetchToL2(mlir::OpBuilder&, mlir::Location, mlir::Value /*buffer*/, mlir::Value /*byteIndex*/) const {}
 
   // Whether waitForPriorGrid emits anything on this chip: NVIDIA sm_90 and newer.
   virtual bool hasGridDependencyControl() const { return false; }

@@ -72,7 +72,7 @@ struct QMatVecConfig {
   int group_warps = 0;
   // 1 (NVIDIA): each workgroup asks for its weight rows in L2 before loading them; 0: none.
   int prefetch = 0;
-  // GPUs: blocks of rows_per_block rows each block of threads computes in turn (1..64).
+  // GPUs: blocks of rows_per_block rows each block of threads computes in turn (1..kMaxRowSteps).
   int row_steps = 1;
   std::string rationale;    // where the numbers come from
 };
@@ -85,6 +85,9 @@ inline std::string_view matrix_shape_class(int64_t rows, int64_t cols) {
   if (cols >= 2 * rows) return "wide";
   return "square";
 }
+
+// The most blocks of rows one qmatvec workgroup computes in turn (the row_steps tuning value).
+inline constexpr int kMaxRowSteps = 64;
 
 // Whether `group_warps` warps per row group divide `warps` warps into a number of groups that
 // divides `rows` rows (the rule for qmatvec's group_warps tuning).
