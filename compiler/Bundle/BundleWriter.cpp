@@ -64,7 +64,7 @@ QMatVecPlan planOrThrow(const TargetInfo& target, const KernelRequest& request) 
   if (request.tuning)
     tuning = {request.tuning->rows_per_block, request.tuning->warps, request.tuning->vector_width, request.tuning->unroll,
               request.tuning->slices_per_lane, request.tuning->group_warps, request.tuning->prefetch,
-              request.tuning->row_steps};
+              request.tuning->row_steps, request.tuning->min_blocks};
   std::string error;
   std::optional<QMatVecPlan> plan = planQMatVec(target, *quant, request.rows, request.cols, request.batch, tuning,
                                                 request.allow_int8, layoutOrThrow(target, request, what), &error);
@@ -161,6 +161,7 @@ json tuningEntry(const QMatVecTuning& t, const KernelRequest& request) {
   if (t.groupWarps > 0) entry["group_warps"] = t.groupWarps;
   if (t.prefetch > 0) entry["prefetch"] = t.prefetch;
   if (t.rowSteps > 1) entry["row_steps"] = t.rowSteps;
+  if (t.minBlocks > 0) entry["min_blocks"] = t.minBlocks;
   return entry;
 }
 

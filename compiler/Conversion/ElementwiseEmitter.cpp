@@ -73,7 +73,7 @@ Value select(KernelIRBuilder& kb, Value condition, Value a, Value c) {
 Value orI1(KernelIRBuilder& kb, Value a, Value c) { return mlir::arith::OrIOp::create(kb.b, kb.loc, a, c); }
 Value andI1(KernelIRBuilder& kb, Value a, Value c) { return mlir::arith::AndIOp::create(kb.b, kb.loc, a, c); }
 Value divF(KernelIRBuilder& kb, Value a, Value c) { return mlir::arith::DivFOp::create(kb.b, kb.loc, a, c); }
-Value maxF(KernelIRBuilder& kb, Value a, Value c) { return mlir::arith::MaxNumFOp::create(kb.b, kb.loc, a, c); }
+Value maxF(KernelIRBuilder& kb, Value a, Value c) { return kb.maxF(a, c); }
 Value isZeroIndex(KernelIRBuilder& kb, Value v) { return cmpI(kb, mlir::arith::CmpIPredicate::eq, v, kb.index(0)); }
 
 mlir::VectorType f32Vector(KernelIRBuilder& kb, int64_t n) { return mlir::VectorType::get({n}, kb.b.getF32Type()); }

@@ -84,6 +84,7 @@ Value KernelIRBuilder::subI(Value a, int64_t c) {
 }
 
 Value KernelIRBuilder::addF(Value a, Value c) { return mlir::arith::AddFOp::create(b, loc, a, c); }
+Value KernelIRBuilder::maxF(Value a, Value c) { return mlir::LLVM::MaxNumOp::create(b, loc, a, c); }
 Value KernelIRBuilder::mulF(Value a, Value c) { return mlir::arith::MulFOp::create(b, loc, a, c); }
 Value KernelIRBuilder::subF(Value a, Value c) { return mlir::arith::SubFOp::create(b, loc, a, c); }
 

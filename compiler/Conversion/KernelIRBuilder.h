@@ -60,6 +60,10 @@ class KernelIRBuilder {
   // Float arithmetic.
   mlir::Value addF(mlir::Value a, mlir::Value c);
   mlir::Value mulF(mlir::Value a, mlir::Value c);
+  // The larger of two floats (or of each pair of lanes), the other where one is NaN: LLVM's
+  // maxnum intrinsic itself. Not arith.maxnumf, which the GPU conversions may turn into a
+  // libdevice or ocml call (__nv_fmaxf) that no kernel file links.
+  mlir::Value maxF(mlir::Value a, mlir::Value c);
   mlir::Value subF(mlir::Value a, mlir::Value c);
   // Signed / unsigned integers (scalar or vector) to f32 of the same shape.
   mlir::Value sToF32(mlir::Value v);

@@ -31,7 +31,7 @@ namespace {
 QMatVecTuning tuningOf(mlir::llmc::QMatVecOp op, const TargetInfo& target) {
   if (auto tuning = op.getTuningAttr())
     return {tuning.getRowsPerBlock(), tuning.getWarps(), tuning.getVectorWidth(), tuning.getUnroll(), 0,
-            tuning.getGroupWarps(), tuning.getPrefetch(), tuning.getRowSteps()};
+            tuning.getGroupWarps(), tuning.getPrefetch(), tuning.getRowSteps(), tuning.getMinBlocks()};
   return defaultTuning(target, op.getQuant());
 }
 

@@ -221,7 +221,7 @@ Value warpSum(KernelIRBuilder& kb, const TargetInfo& target, Value value, int la
 
 Value warpMax(KernelIRBuilder& kb, const TargetInfo& target, Value value, int lanes) {
   for (int offset = lanes / 2; offset >= 1; offset /= 2)
-    value = mlir::arith::MaxNumFOp::create(kb.b, kb.loc, value, target.shuffleXor(kb.b, kb.loc, value, offset));
+    value = kb.maxF(value, target.shuffleXor(kb.b, kb.loc, value, offset));
   return value;
 }
 
@@ -357,6 +357,7 @@ mlir::gpu::GPUFuncOp emitGpuQMatVec(mlir::gpu::GPUModuleOp module, const QMatVec
     workgroup.push_back(sharedOf({plan.batch, plan.cols}, b.getF32Type()));
   }
   auto func = createKernel(b, loc, plan.kernelName, b.getFunctionType(inputs, {}), workgroup, "qmatvec", plan.blockX);
+  if (plan.tuning.minBlocks > 0) target.setMinResidentWorkgroups(func, plan.tuning.minBlocks, plan.blockX);
 
   b.setInsertionPointToStart(&func.getBody().front());
   KernelIRBuilder kb(b, loc);

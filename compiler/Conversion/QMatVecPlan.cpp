@@ -19,7 +19,7 @@ QMatVecTuning defaultTuning(const TargetInfo& target, QuantType quant, int64_t r
                              ? target.chip().qmatvec_for(name, "", targets::matrix_shape_class(rows, cols))
                              : target.chip().qmatvec_for(name);
   return {defaults.rows_per_block, defaults.warps_per_block, defaults.vector_width, defaults.unroll,
-          defaults.slices_per_lane, defaults.group_warps, defaults.prefetch, defaults.row_steps};
+          defaults.slices_per_lane, defaults.group_warps, defaults.prefetch, defaults.row_steps, defaults.min_blocks};
 }
 
 mlir::llmc::WeightLayout defaultWeightLayout(const TargetInfo& target) {
@@ -74,6 +74,9 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
                 std::to_string(targets::kMaxRowSteps));
   // Steps past the last row do nothing but repeat it: no more steps than blocks of rows.
   t.rowSteps = std::min(t.rowSteps, (rows + t.rowsPerBlock - 1) / t.rowsPerBlock);
+  if (t.minBlocks < 0 || t.minBlocks > targets::kMaxMinBlocks)
+    return fail("tuning min_blocks = " + std::to_string(t.minBlocks) + " is outside 0.." +
+                std::to_string(targets::kMaxMinBlocks));
   if (t.prefetch != 0 && t.prefetch != 1) return fail("tuning prefetch = " + std::to_string(t.prefetch) + " must be 0 or 1");
   if (!target.hasL2Prefetch()) t.prefetch = 0;  // one kernel, one name
   plan.gridDependency = t.prefetch > 0 && target.hasGridDependencyControl();
@@ -115,7 +118,10 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
     plan.rowsPerGroup = t.rowsPerBlock / plan.rowGroups;
     // The default rule's grouping keeps no groupWarps: one kernel, one name.
     if (plan.rowGroups == byDefault) t.groupWarps = 0;
+    // No more resident workgroups than the threads of a multiprocessor hold.
+    t.minBlocks = std::min(t.minBlocks, targets::kMaxResidentThreads / (t.warps * target.warpSize()));
   }
+  if (!target.hasOccupancyControl()) t.minBlocks = 0;  // one kernel, one name
   plan.tuning = t;
   plan.method = allowInt8 && target.isGpu() && target.hasInt8Dot() && decoder->hasInt8Dot() && cols % 32 == 0
                     ? DotMethod::Int8
@@ -127,7 +133,8 @@ std::optional<QMatVecPlan> planQMatVec(const TargetInfo& target, QuantType quant
                              std::to_string(t.vectorWidth) + "u" + std::to_string(t.unroll) +
                              (t.groupWarps > 0 ? "g" + std::to_string(t.groupWarps) : "") +
                              (t.prefetch > 0 ? "p" + std::to_string(t.prefetch) : "") +
-                             (t.rowSteps > 1 ? "s" + std::to_string(t.rowSteps) : "");
+                             (t.rowSteps > 1 ? "s" + std::to_string(t.rowSteps) : "") +
+                             (t.minBlocks > 0 ? "m" + std::to_string(t.minBlocks) : "");
   plan.kernelName = "llmc_qmatvec_" + quantName + "_" + shape + "_" + std::string(dotMethodName(plan.method)) + "_" +
                     config + layoutSuffix(plan.layout);
   if (target.isGpu()) {

@@ -86,7 +86,8 @@ mlir::OwningOpRef<mlir::ModuleOp> buildQMatVecModule(mlir::MLIRContext& context,
   b.setInsertionPointToStart(func.addEntryBlock());
   auto tuning = mlir::llmc::TuningAttr::get(&context, plan.tuning.rowsPerBlock, plan.tuning.warps,
                                             plan.tuning.vectorWidth, plan.tuning.unroll, plan.tuning.groupWarps,
-                                            plan.tuning.prefetch, plan.tuning.rowSteps);
+                                            plan.tuning.prefetch, plan.tuning.rowSteps,
+                                            plan.tuning.minBlocks);
   mlir::llmc::QMatVecOp::create(b, loc, func.getArgument(0), func.getArgument(1), func.getArgument(2),
                                 mlir::llmc::QuantTypeAttr::get(&context, plan.quant), b.getI64IntegerAttr(plan.rows),
                                 b.getI64IntegerAttr(plan.cols), tuning, layoutAttr(context, plan.layout));
@@ -107,7 +108,7 @@ mlir::OwningOpRef<mlir::ModuleOp> buildQMatMulModule(mlir::MLIRContext& context,
   auto func = mlir::func::FuncOp::create(b, loc, "llmc_host", b.getFunctionType({w, x, y}, {}));
   b.setInsertionPointToStart(func.addEntryBlock());
   auto tuning = mlir::llmc::TuningAttr::get(&context, plan.tuning.rowsPerBlock, plan.tuning.warps,
-                                            plan.tuning.vectorWidth, plan.tuning.unroll, 0, 0, 1);
+                                            plan.tuning.vectorWidth, plan.tuning.unroll, 0, 0, 1, 0);
   mlir::llmc::QMatMulOp::create(b, loc, func.getArgument(0), func.getArgument(1), func.getArgument(2),
                                 mlir::llmc::QuantTypeAttr::get(&context, plan.quant), b.getI64IntegerAttr(plan.rows),
                                 b.getI64IntegerAttr(plan.cols), tuning, layoutAttr(context, plan.layout));
@@ -247,6 +248,7 @@ void addQMatVecToLLVMPasses(mlir::OpPassManager& pm, const TargetInfo& target, b
 
 void registerCompilerPasses() {
   registerLLMCCompilerPasses();
+  mlir::registerPass([] { return createRejectExternalCallsPass(); });
   mlir::PassPipelineRegistration<KernelPipelineOptions>(
       "llmc-kernel-pipeline",
       "Lower the llmc ops for a GPU chip and serialize the kernels to ISA text (PTX or AMDGPU assembly)",

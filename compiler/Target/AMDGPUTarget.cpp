@@ -31,6 +31,19 @@ class AmdgpuTargetInfo final : public TargetInfo {
     return op.getResult(0);
   }
 
+  bool hasOccupancyControl() const override { return true; }
+
+  // rocdl.waves_per_eu (amdgpu-waves-per-eu): `count` workgroups of threads / warpSize waves
+  // spread over the four SIMDs of a GCN/CDNA compute unit (of an RDNA workgroup processor, in
+  // the WGP mode LLVM compiles for by default). A minimum past what the chip holds is ignored.
+  void setMinResidentWorkgroups(mlir::Operation* kernel, int64_t count, int64_t threads) const override {
+    constexpr int64_t kSimdsPerUnit = 4;
+    const int64_t waves = count * ((threads + warpSize() - 1) / warpSize());
+    mlir::Builder b(kernel->getContext());
+    kernel->setAttr(mlir::ROCDL::ROCDLDialect::WavesPerEuAttrHelper::getNameStr(),
+                    b.getI32IntegerAttr(static_cast<int32_t>((waves + kSimdsPerUnit - 1) / kSimdsPerUnit)));
+  }
+
   mlir::Attribute gpuTargetAttr(mlir::MLIRContext* context) const override {
     // RDNA runs wave32 by default; GCN and CDNA have wave64 only.
     return mlir::ROCDL::ROCDLTargetAttr::get(context, /*optLevel=*/3, "amdgcn-amd-amdhsa", chipName());
@@ -44,6 +57,7 @@ class AmdgpuTargetInfo final : public TargetInfo {
     options.useBarePtrCallConv = true;
     options.runtime = mlir::gpu::amd::Runtime::HIP;
     kernels.addPass(mlir::createConvertGpuOpsToROCDLOps(options));
+    kernels.addPass(createRejectExternalCallsPass());
     pm.addPass(mlir::createReconcileUnrealizedCastsPass());
   }
 

@@ -153,6 +153,15 @@ class NvptxTargetInfo final : public TargetInfo {
     if (hasGridDependencyControl()) inlinePtx(b, loc, "griddepcontrol.launch_dependents;", "~{memory}");
   }
 
+  bool hasOccupancyControl() const override { return true; }
+
+  // nvvm.minctasm, carried to the llvm.func and printed as .minnctapersm next to the .maxntid the
+  // known block size gives: ptxas caps registers at what `count` blocks of that many threads leave.
+  void setMinResidentWorkgroups(mlir::Operation* kernel, int64_t count, int64_t /*threads*/) const override {
+    mlir::Builder b(kernel->getContext());
+    kernel->setAttr(mlir::NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(static_cast<int32_t>(count)));
+  }
+
   mlir::Attribute gpuTargetAttr(mlir::MLIRContext* context) const override {
     return mlir::NVVM::NVVMTargetAttr::get(context, /*optLevel=*/3, "nvptx64-nvidia-cuda", chipName(),
                                            ptxFeatureForChip(chipName()));
@@ -164,6 +173,7 @@ class NvptxTargetInfo final : public TargetInfo {
     mlir::ConvertGpuOpsToNVVMOpsOptions options;
     options.useBarePtrCallConv = true;  // kernels take plain device pointers
     kernels.addPass(mlir::createConvertGpuOpsToNVVMOps(options));
+    kernels.addPass(createRejectExternalCallsPass());
     kernels.addPass(std::make_unique<MarkReadOnlyLoads>());
     pm.addPass(mlir::createReconcileUnrealizedCastsPass());
   }

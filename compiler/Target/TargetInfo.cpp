@@ -5,6 +5,8 @@
 #include <optional>
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Pass/Pass.h"
 
 #include "TargetFactories.h"
 #include "llmc/targets/device_catalog.h"
@@ -75,5 +77,27 @@ std::unique_ptr<TargetInfo> makeTargetInfo(std::string_view chip, std::string* e
   }
   return fail("chip '" + std::string(chip) + "' has no code generator");
 }
+
+namespace {
+
+class RejectExternalCalls final
+    : public mlir::PassWrapper<RejectExternalCalls, mlir::OperationPass<mlir::gpu::GPUModuleOp>> {
+ public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(RejectExternalCalls)
+  llvm::StringRef getArgument() const override { return "llmc-reject-external-calls"; }
+
+  void runOnOperation() override {
+    getOperation().walk([&](mlir::LLVM::LLVMFuncOp func) {
+      if (!func.isExternal()) return;
+      func.emitError() << "kernel code calls '" << func.getSymName()
+                       << "', which the module does not define; llmc links no libdevice or ocml";
+      signalPassFailure();
+    });
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<mlir::Pass> createRejectExternalCallsPass() { return std::make_unique<RejectExternalCalls>(); }
 
 }  // namespace llmc::compiler

@@ -523,6 +523,7 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         one.group_warps = config->group_warps;
         one.prefetch = config->prefetch;
         one.row_steps = config->row_steps;
+        one.min_blocks = config->min_blocks;
         if (config != &chip->qmatvec_for(k.quant)) one.source = d.profile.name + " measured";
         p.kernels.push_back(one);
       }

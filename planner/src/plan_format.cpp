@@ -208,6 +208,7 @@ nlohmann::json plan_to_json(const Plan& p) {
     if (k.group_warps > 0) kernel["group_warps"] = k.group_warps;
     if (k.prefetch > 0) kernel["prefetch"] = k.prefetch;
     if (k.row_steps > 1) kernel["row_steps"] = k.row_steps;
+    if (k.min_blocks > 0) kernel["min_blocks"] = k.min_blocks;
     kernels.push_back(std::move(kernel));
   }
   j["kernels"] = kernels;
@@ -271,11 +272,12 @@ std::string plan_to_table(const Plan& p) {
       const std::string key = fmt::format("{}", k.device);
       if (key != last) o << fmt::format("\n  #{} {}:", k.device, k.chip);
       last = key;
-      o << fmt::format(" {}{}[rows {} warps {} vec {}{}{}{}{}]", k.quant, k.shape.empty() ? "" : "@" + k.shape,
+      o << fmt::format(" {}{}[rows {} warps {} vec {}{}{}{}{}{}]", k.quant, k.shape.empty() ? "" : "@" + k.shape,
                        k.rows_per_block, k.warps, k.vector_width, k.unroll > 1 ? fmt::format(" unroll {}", k.unroll) : "",
                        k.group_warps > 0 ? fmt::format(" group {}", k.group_warps) : "",
                        k.prefetch > 0 ? " prefetch" : "",
-                       k.row_steps > 1 ? fmt::format(" steps {}", k.row_steps) : "");
+                       k.row_steps > 1 ? fmt::format(" steps {}", k.row_steps) : "",
+                       k.min_blocks > 0 ? fmt::format(" resident {}", k.min_blocks) : "");
     }
     o << "\n";
   }

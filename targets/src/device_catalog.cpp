@@ -225,7 +225,7 @@ class CatalogLoader {
       auto entry_keys = [](std::initializer_list<std::string_view> more) {
         std::vector<std::string_view> keys = {"rows_per_block", "warps_per_block", "vector_width", "unroll",
                                               "slices_per_lane", "group_warps",     "prefetch",
-                                              "row_steps",      "rationale"};
+                                              "row_steps",      "min_blocks",      "rationale"};
         keys.insert(keys.end(), more);
         return keys;
       };
@@ -248,6 +248,7 @@ class CatalogLoader {
         }
         if (auto pf = r.optional_field("prefetch")) config.prefetch = static_cast<int>(pf->as_int_in(0, 1));
         if (auto rs = r.optional_field("row_steps")) config.row_steps = static_cast<int>(rs->as_int_in(1, kMaxRowSteps));
+        if (auto mb = r.optional_field("min_blocks")) config.min_blocks = static_cast<int>(mb->as_int_in(0, kMaxMinBlocks));
         return config;
       };
       chip.qmatvec = read_config(q);

@@ -84,6 +84,9 @@ constexpr compiler::TuningValues kPrefetchedRows{16, 4, 4, 2, 0, 0, 1};
 // last steps lie past the end of the rows.
 constexpr compiler::TuningValues kRowSteps{2, 2, 4, 2, 0, 0, 0, 3};
 constexpr compiler::TuningValues kRowStepsPrefetched{2, 2, 4, 2, 0, 2, 1, 3};
+// Workgroups of 64 threads of which 32 must fit on a multiprocessor (GPUs): 32 registers a lane,
+// so that the K-quant decoders run with what they spill.
+constexpr compiler::TuningValues kResident{2, 2, 4, 2, 0, 0, 0, 1, 32};
 constexpr compiler::TuningValues kPerfTuning{2, 4, 4, 1};
 // Prefill products (qmatmul): weights of rows that leave the last tile partial, a few K-steps
 // each, and no batch: kernel-check runs every kernel at several token counts. GPUs also get two other tilings:
@@ -139,14 +142,16 @@ KernelRequest parse_kernel(const std::string& text, int batch) {
   return request;
 }
 
-// "R,W,V,U[,G][,pP][,sS]": rows per block, warps, vector width, unroll, then optionally warps per
-// row group (bare, or tagged gG), prefetch (p0 or p1) and row steps (s1..s64), as kernel names
-// spell them: "2,2,4,4,2", "2,2,4,4,g2,p1", "4,4,4,1,p1,s4".
+// "R,W,V,U[,G][,pP][,sS][,mM]": rows per block, warps, vector width, unroll, then optionally warps
+// per row group (bare, or tagged gG), prefetch (p0 or p1), row steps (s1..s64) and workgroups kept
+// resident per multiprocessor (m0..m32), as kernel names spell them: "2,2,4,4,2", "2,2,4,4,g2,p1",
+// "4,4,4,1,p1,s4", "2,1,4,4,m32".
 compiler::TuningValues parse_tuning(const std::string& text) {
   auto bad = [&]() {
-    usage(fmt::format("--tuning: '{}'; expected ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS][,pPREFETCH][,sROW_STEPS], "
-                      "e.g. 1,4,2,1 or 2,2,4,4,2,p1,s4 (PREFETCH 0 or 1, ROW_STEPS 1..64)",
-                      text));
+    usage(fmt::format("--tuning: '{}'; expected "
+                      "ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS][,pPREFETCH][,sROW_STEPS][,mMIN_BLOCKS], "
+                      "e.g. 1,4,2,1 or 2,2,4,4,2,p1,s4 (PREFETCH 0 or 1, ROW_STEPS 1..{}, MIN_BLOCKS 0..{})",
+                      text, targets::kMaxRowSteps, targets::kMaxMinBlocks));
   };
   std::vector<std::string> items;
   for (size_t at = 0;;) {
@@ -180,6 +185,7 @@ compiler::TuningValues parse_tuning(const std::string& text) {
       case 'g': t.group_warps = number(value, 1, 9999); break;
       case 'p': t.prefetch = number(value, 0, 1); break;
       case 's': t.row_steps = number(value, 1, targets::kMaxRowSteps); break;
+      case 'm': t.min_blocks = number(value, 0, targets::kMaxMinBlocks); break;
       default: bad();
     }
   }
@@ -269,6 +275,7 @@ PlanTuning read_plan(const json& plan, const std::string& path) {
     values.group_warps = kernel.value("group_warps", values.group_warps);
     values.prefetch = kernel.value("prefetch", values.prefetch);
     values.row_steps = kernel.value("row_steps", values.row_steps);
+    values.min_blocks = kernel.value("min_blocks", values.min_blocks);
     const std::string shape = kernel.value("shape", "");
     if (!shape.empty() && !targets::is_matrix_shape_key(shape))
       throw std::runtime_error(fmt::format("{}: kernels[].shape \"{}\": expected tall, wide, square or ROWSxCOLS", path, shape));
@@ -321,6 +328,8 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
         add(type, shape, true, kRowSteps, "check suite: three steps of rows per workgroup");
         add(type, shape, true, kRowStepsPrefetched, "check suite: three prefetched steps of warps sharing rows");
         add(type, shape, false, kRowStepsPrefetched, "check suite: three prefetched steps of warps sharing rows, f32 method");
+        add(type, shape, true, kResident, "check suite: registers capped for 32 resident workgroups");
+        add(type, shape, false, kResident, "check suite: registers capped for 32 resident workgroups, f32 method");
       }
     }
     // Both weight layouts on every chip (one of them is the chip's default, built once).
@@ -511,7 +520,7 @@ void register_build(CLI::App& app, int& exit_code) {
   sub->add_option("-j,--jobs", o->jobs, "Compile threads (default: one per core)")->check(CLI::Range(0, 256));
   sub->add_flag("--asm", o->assembly, "Also write kernels/<chip>.s (assembly of every kernel)");
   sub->add_option("--tuning", o->tunings,
-                  "ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS][,pPREFETCH][,sROW_STEPS] instead of the chip default: once "
+                  "ROWS_PER_BLOCK,WARPS,VECTOR_WIDTH,UNROLL[,GROUP_WARPS][,pPREFETCH][,sROW_STEPS][,mMIN_BLOCKS] instead of the chip default: once "
                   "with --kernel / --print-asm; "
                   "with --perf-shapes repeatable, each adds the benchmark shapes at that tuning");
   sub->add_option("--print-asm", o->print_assembly, "Print the assembly of one kernel TYPE:ROWSxCOLS for the one --target");

@@ -62,16 +62,18 @@ struct Tuning {
   int group_warps = 0;  // 0: the default grouping
   int prefetch = 0;
   int row_steps = 1;
+  int min_blocks = 0;  // 0: no register cap
   auto operator<=>(const Tuning&) const = default;
 };
 using Shape = std::pair<int64_t, int64_t>;  // rows, cols
 
-// As llmc build --tuning reads it: "2,1,8,1", "2,2,4,4,2", "2,2,4,4,p1,s4".
+// As llmc build --tuning reads it: "2,1,8,1", "2,2,4,4,2", "2,2,4,4,p1,s4", "2,1,4,4,m32".
 std::string tuning_text(const Tuning& t) {
   return fmt::format("{},{},{},{}", t.rows_per_block, t.warps, t.vector_width, t.unroll) +
          (t.group_warps > 0 ? fmt::format(",{}", t.group_warps) : "") +
          (t.prefetch > 0 ? fmt::format(",p{}", t.prefetch) : "") +
-         (t.row_steps > 1 ? fmt::format(",s{}", t.row_steps) : "");
+         (t.row_steps > 1 ? fmt::format(",s{}", t.row_steps) : "") +
+         (t.min_blocks > 0 ? fmt::format(",m{}", t.min_blocks) : "");
 }
 
 struct Measurements {
@@ -111,7 +113,8 @@ void read_results(const std::string& path, const targets::ChipInfo& chip, Measur
     auto optional = [&](const char* key, int absent) { return t.contains(key) ? json_field<int>(t, key, at) : absent; };
     const Tuning tuning{json_field<int>(t, "rows_per_block", at), json_field<int>(t, "warps", at),
                         json_field<int>(t, "vector_width", at), json_field<int>(t, "unroll", at),
-                        optional("group_warps", 0), optional("prefetch", 0), optional("row_steps", 1)};
+                        optional("group_warps", 0), optional("prefetch", 0), optional("row_steps", 1),
+                        optional("min_blocks", 0)};
     const Shape shape{json_field<int64_t>(r, "rows", at), json_field<int64_t>(r, "cols", at)};
     if (shape.first < 1 || shape.second < 1) fail(fmt::format("{}: rows and cols must be positive", at));
     const double pct = json_field<double>(r, "product_pct", at);
@@ -181,6 +184,7 @@ json entry_json(const Tuning& t, const std::string& rationale) {
   if (t.group_warps > 0) entry["group_warps"] = t.group_warps;
   if (t.prefetch > 0) entry["prefetch"] = t.prefetch;
   if (t.row_steps > 1) entry["row_steps"] = t.row_steps;
+  if (t.min_blocks > 0) entry["min_blocks"] = t.min_blocks;
   entry["rationale"] = rationale;
   return entry;
 }
@@ -212,7 +216,7 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
     }
     const auto& own = chip.qmatvec_for(quant);
     const Tuning chip_tuning{own.rows_per_block, own.warps_per_block, own.vector_width, own.unroll, own.group_warps,
-                             own.prefetch, own.row_steps};
+                             own.prefetch, own.row_steps, own.min_blocks};
     const bool chip_measured = candidates.contains(chip_tuning);
     const Choice overall = best(by_shape, shapes, candidates,
                                 chip_measured ? std::optional<Tuning>(chip_tuning) : std::nullopt, max_loss);

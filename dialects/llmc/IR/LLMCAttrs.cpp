@@ -53,6 +53,7 @@ constexpr int64_t kMaxWarps = 32;
 constexpr int64_t kVectorWidths[] = {1, 2, 4, 8, 16};
 constexpr int64_t kMaxUnroll = 16;
 constexpr int64_t kMaxRowSteps = 64;
+constexpr int64_t kMaxMinBlocks = 32;
 
 }  // namespace
 
@@ -85,7 +86,7 @@ QuantType getStorageType(KvCacheType type) {
 LogicalResult TuningAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                                  int64_t rowsPerBlock, int64_t warps, int64_t vectorWidth,
                                  int64_t unroll, int64_t groupWarps, int64_t prefetch,
-                                 int64_t rowSteps) {
+                                 int64_t rowSteps, int64_t minBlocks) {
   if (rowsPerBlock < 1 || rowsPerBlock > kMaxRowsPerBlock)
     return emitError() << "rows_per_block (" << rowsPerBlock << ") must be in 1.."
                        << kMaxRowsPerBlock;
@@ -106,6 +107,9 @@ LogicalResult TuningAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitEr
     return emitError() << "prefetch (" << prefetch << ") must be 0 (none) or 1 (the workgroup's weight rows into L2)";
   if (rowSteps < 1 || rowSteps > kMaxRowSteps)
     return emitError() << "row_steps (" << rowSteps << ") must be in 1.." << kMaxRowSteps;
+  if (minBlocks < 0 || minBlocks > kMaxMinBlocks)
+    return emitError() << "min_blocks (" << minBlocks << ") must be in 0.." << kMaxMinBlocks
+                       << " (workgroups resident per multiprocessor; 0: no register cap)";
   return success();
 }
 

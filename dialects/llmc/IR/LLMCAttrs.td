@@ -160,6 +160,12 @@ def LLMC_TuningAttr : LLMC_Attr<"Tuning", "tuning"> {
     live S times longer; with `prefetch`, each step first asks for the next step's rows). 1 (the
     default) is one block per workgroup; at most 64.
 
+    `min_blocks = M` asks the code generator to keep at least M workgroups of a GPU mat-vec
+    resident per multiprocessor (an NVIDIA SM, an AMD CU), capping each lane's registers
+    to what M workgroups of this size leave (`.minnctapersm` on NVIDIA, waves per SIMD on
+    AMD). It trades spills for occupancy when a few registers would cost a wave. 0 (the
+    default) leaves registers to the code generator; at most 32.
+
     Example: `#llmc.tuning<rows_per_block = 1, warps = 4, vector_width = 4, unroll = 2>`.
   }];
   let parameters = (ins
@@ -169,7 +175,8 @@ def LLMC_TuningAttr : LLMC_Attr<"Tuning", "tuning"> {
     "int64_t":$unroll,
     DefaultValuedParameter<"int64_t", "0">:$group_warps,
     DefaultValuedParameter<"int64_t", "0">:$prefetch,
-    DefaultValuedParameter<"int64_t", "1">:$row_steps
+    DefaultValuedParameter<"int64_t", "1">:$row_steps,
+    DefaultValuedParameter<"int64_t", "0">:$min_blocks
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

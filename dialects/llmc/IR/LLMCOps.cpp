@@ -183,6 +183,8 @@ LogicalResult QMatMulOp::verify() {
     return emitOpError() << "tuning prefetch (" << tuning.getPrefetch() << ") applies to llmc.qmatvec only";
   if (TuningAttr tuning = getTuningAttr(); tuning && tuning.getRowSteps() != 1)
     return emitOpError() << "tuning row_steps (" << tuning.getRowSteps() << ") applies to llmc.qmatvec only";
+  if (TuningAttr tuning = getTuningAttr(); tuning && tuning.getMinBlocks() != 0)
+    return emitOpError() << "tuning min_blocks (" << tuning.getMinBlocks() << ") applies to llmc.qmatvec only";
   return success();
 }
 

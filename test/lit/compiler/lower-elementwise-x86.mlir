@@ -13,7 +13,7 @@
 // CHECK: func.func @llmc_softmax_t3x1000(%{{.*}}: memref<3x1000xf32>, %{{.*}}: memref<3x1000xf32>, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
 // CHECK-SAME: llmc.kernel = "softmax"
 // CHECK: scf.for %[[ROW:.*]] = %[[BEGIN]] to %[[END]] step %c1
-// CHECK: arith.maxnumf {{.*}} : vector<8xf32>
+// CHECK: llvm.intr.maxnum({{.*}}) : (vector<8xf32>, vector<8xf32>) -> vector<8xf32>
 // CHECK: vector.reduction <maxnumf>
 // CHECK: vector.store {{.*}} : memref<3x1000xf32>, vector<8xf32>
 // CHECK: vector.reduction <add>

@@ -216,6 +216,21 @@ func.func @qmatmul_row_steps(%w: memref<?xi8>, %x: memref<?x64xf32>, %y: memref<
 
 // -----
 
+// expected-error @+1 {{min_blocks (33) must be in 0..32 (workgroups resident per multiprocessor; 0: no register cap)}}
+func.func @tuning_min_blocks() attributes {t = #llmc.tuning<rows_per_block = 2, warps = 4, vector_width = 4, unroll = 1, min_blocks = 33>} {
+  return
+}
+
+// -----
+
+func.func @qmatmul_min_blocks(%w: memref<?xi8>, %x: memref<?x64xf32>, %y: memref<?x64xf32>) {
+  // expected-error @+1 {{'llmc.qmatmul' op tuning min_blocks (4) applies to llmc.qmatvec only}}
+  llmc.qmatmul %w, %x -> %y quant<q8_0> rows = 64 cols = 64 tuning<rows_per_block = 32, warps = 4, vector_width = 4, unroll = 1, min_blocks = 4> : memref<?xi8>, memref<?x64xf32>, memref<?x64xf32>
+  return
+}
+
+// -----
+
 func.func @qmatmul_prefetch(%w: memref<?xi8>, %x: memref<?x64xf32>, %y: memref<?x64xf32>) {
   // expected-error @+1 {{'llmc.qmatmul' op tuning prefetch (1) applies to llmc.qmatvec only}}
   llmc.qmatmul %w, %x -> %y quant<q8_0> rows = 64 cols = 64 tuning<rows_per_block = 32, warps = 4, vector_width = 4, unroll = 1, prefetch = 1> : memref<?xi8>, memref<?x64xf32>, memref<?x64xf32>

@@ -184,6 +184,7 @@ func.func @arena_views(%w: memref<2304xi8>) {
 // CHECK-SAME: rope = [#llmc.rope_mode<norm>, #llmc.rope_mode<neox>]
 // CHECK-SAME: tuning = #llmc.tuning<rows_per_block = 2, warps = 1, vector_width = 8, unroll = 1>
 // CHECK-SAME: tuning_grouped = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, group_warps = 2>
+// CHECK-SAME: tuning_min_blocks = #llmc.tuning<rows_per_block = 2, warps = 1, vector_width = 4, unroll = 4, min_blocks = 16>
 // CHECK-SAME: tuning_one_step = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1>
 // CHECK-SAME: tuning_prefetched = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1>
 // CHECK-SAME: tuning_steps = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1, row_steps = 4>
@@ -196,6 +197,7 @@ func.func @attributes() attributes {
   rope = [#llmc.rope_mode<norm>, #llmc.rope_mode<neox>],
   tuning = #llmc.tuning<warps = 1, unroll = 1, rows_per_block = 2, vector_width = 8>,
   tuning_grouped = #llmc.tuning<group_warps = 2, rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1>,
+  tuning_min_blocks = #llmc.tuning<min_blocks = 16, rows_per_block = 2, warps = 1, vector_width = 4, unroll = 4>,
   tuning_prefetched = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1>,
   tuning_steps = #llmc.tuning<row_steps = 4, rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, prefetch = 1>,
   tuning_one_step = #llmc.tuning<rows_per_block = 2, warps = 2, vector_width = 8, unroll = 1, row_steps = 1>

@@ -123,6 +123,30 @@ TEST(QMatVecPlan, RowStepsShrinkTheGrid) {
   EXPECT_NE(error.find("tuning row_steps = 65 is outside 1..64"), std::string::npos) << error;
 }
 
+TEST(QMatVecPlan, MinBlocksOnGpusOnly) {
+  // The name says it; the launch is the same.
+  QMatVecPlan plain = plan("sm_90", QuantType::Q6_K, 14336, 4096, 1, {2, 1, 4, 4});
+  QMatVecPlan resident = plan("sm_90", QuantType::Q6_K, 14336, 4096, 1, {2, 1, 4, 4, 0, 0, 0, 1, 32});
+  EXPECT_EQ(resident.tuning.minBlocks, 32);
+  EXPECT_EQ(resident.kernelName, "llmc_qmatvec_q6_K_14336x4096_b1_int8_r2w1v4u4m32");
+  EXPECT_EQ(resident.gridX, plain.gridX);
+  EXPECT_EQ(resident.blockX, plain.blockX);
+  // No more workgroups than 2048 threads hold: 8 warps of 32 lanes, 8 workgroups; on gfx906 two
+  // wave64s, 16.
+  EXPECT_EQ(plan("sm_90", QuantType::Q8_0, 64, 256, 1, {2, 8, 4, 1, 0, 0, 0, 1, 32}).tuning.minBlocks, 8);
+  EXPECT_EQ(plan("gfx906", QuantType::Q8_0, 64, 256, 1, {2, 2, 4, 1, 0, 0, 0, 1, 32}).kernelName,
+            "llmc_qmatvec_q8_0_64x256_b1_int8_r2w2v4u1m16");
+  // CPUs drop it, and with it the name's m.
+  QMatVecPlan cpu = plan("x86-64", QuantType::Q4_K, 64, 256, 1, {2, 1, 4, 1, 0, 0, 0, 1, 4});
+  EXPECT_EQ(cpu.tuning.minBlocks, 0);
+  EXPECT_EQ(cpu.kernelName, plan("x86-64", QuantType::Q4_K, 64, 256, 1, {2, 1, 4, 1}).kernelName);
+  auto target = makeTargetInfo("sm_90");
+  std::string error;
+  EXPECT_FALSE(planQMatVec(*target, QuantType::Q8_0, 64, 256, 1, QMatVecTuning{2, 2, 4, 1, 0, 0, 0, 1, 33}, true,
+                           mlir::llmc::WeightLayout::Blocks, &error));
+  EXPECT_NE(error.find("tuning min_blocks = 33 is outside 0..32"), std::string::npos) << error;
+}
+
 TEST(QMatVecPlan, GroupWarpsThatDoNotDivideAreAnError) {
   auto target = makeTargetInfo("sm_90");
   std::string error;

@@ -122,7 +122,7 @@ TEST(PlacementSearch, KernelTuningForAnExactShapeWhereMeasured) {
   EXPECT_NE(plan_to_json(p).dump().find(R"("group_warps":2)"), std::string::npos);
 }
 
-TEST(PlacementSearch, PrefetchAndRowStepsReachThePlanFormats) {
+TEST(PlacementSearch, PrefetchRowStepsAndMinBlocksReachThePlanFormats) {
   // No chips.json entry sets them yet; a plan whose kernel has them writes them out.
   auto m = test::preset_model("llama-3.1-8b", FileType::Q4_0);
   Plan p = plan(*m->model, "h200");
@@ -131,16 +131,20 @@ TEST(PlacementSearch, PrefetchAndRowStepsReachThePlanFormats) {
   for (const auto& k : p.kernels) {
     EXPECT_EQ(k.prefetch, 0);
     EXPECT_EQ(k.row_steps, 1);
+    EXPECT_EQ(k.min_blocks, 0);
   }
   EXPECT_EQ(plan_to_json(p).dump().find("row_steps"), std::string::npos);
+  EXPECT_EQ(plan_to_json(p).dump().find("min_blocks"), std::string::npos);
   KernelConfig& k = p.kernels.front();
   k.prefetch = 1;
   k.row_steps = 4;
+  k.min_blocks = 16;
   const std::string json = plan_to_json(p).dump();
   EXPECT_NE(json.find(R"("prefetch":1)"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("row_steps":4)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("min_blocks":16)"), std::string::npos) << json;
   const std::string text = plan_to_table(p);
-  EXPECT_NE(text.find(" prefetch steps 4]"), std::string::npos) << text;
+  EXPECT_NE(text.find(" prefetch steps 4 resident 16]"), std::string::npos) << text;
 }
 
 TEST(PlacementSearch, SeventyBOnOneP104DoesNotFitAndSaysWhatWould) {

@@ -485,6 +485,19 @@ TEST(DeviceCatalogData, BrokenChipsAndLinks) {
     EXPECT_EQ(chip->qmatvec_for("q4_0", "h200").prefetch, 0);
   }
   {
+    // min_blocks is 0..32; a valid one is read.
+    TargetData data = data_from_disk();
+    edit(data.chips, [&](json& j) { sm90(j)["by_device"]["h200"]["q6_K"]["min_blocks"] = 33; });
+    const std::string error = load_error(data);
+    EXPECT_NE(error.find("by_device.h200.q6_K.min_blocks"), std::string::npos) << error;
+    edit(data.chips, [&](json& j) { sm90(j)["by_device"]["h200"]["q6_K"]["min_blocks"] = 16; });
+    const DeviceCatalog catalog = DeviceCatalog::from_data(data);
+    const ChipInfo* chip = catalog.find_chip("sm_90");
+    ASSERT_NE(chip, nullptr);
+    EXPECT_EQ(chip->qmatvec_for("q6_K", "h200").min_blocks, 16);
+    EXPECT_EQ(chip->qmatvec_for("q6_K").min_blocks, 0);
+  }
+  {
     TargetData data = data_from_disk();
     edit(data.chips, [&](json& j) {
       sm90(j)["by_quant"]["q8_0"]["by_shape"] = {{"4096x4096", sm90(j)["by_quant"]["q8_0"]}};

@@ -27,6 +27,7 @@ struct TuningValues {
   int64_t group_warps = 0;      // qmatvec: warps per row group (QMatVecTuning::groupWarps)
   int64_t prefetch = 0;         // qmatvec: workgroup rows into L2 first (QMatVecTuning::prefetch)
   int64_t row_steps = 1;        // qmatvec: blocks of rows per workgroup (QMatVecTuning::rowSteps)
+  int64_t min_blocks = 0;       // qmatvec: workgroups kept resident per multiprocessor (QMatVecTuning::minBlocks)
 };
 
 // One kernel. `op` names the llmc op it computes (docs/bundle-format.md): "qmatvec" (the

@@ -34,6 +34,10 @@ struct QMatVecTuning {
   // GPU: blocks of rowsPerBlock rows each workgroup computes in turn (a grid rowSteps times
   // smaller). CPUs keep 1.
   int64_t rowSteps = 1;
+  // GPU: > 0 asks the code generator to keep at least this many workgroups resident per
+  // multiprocessor (TargetInfo::setMinResidentWorkgroups), capping each lane's registers to what
+  // they leave; at most as many as 2048 threads hold (targets::kMaxResidentThreads). CPUs keep 0.
+  int64_t minBlocks = 0;
 };
 
 // f32: weights dequantized and multiplied with f32 activations. int8: activations quantized to

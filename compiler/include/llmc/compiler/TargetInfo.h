@@ -66,6 +66,14 @@ class TargetInfo {
   // waits for this one before reading what it writes). A no-op when there is none.
   virtual void startDependentGrids(mlir::OpBuilder&, mlir::Location) const {}
 
+  // Whether setMinResidentWorkgroups emits anything: GPUs.
+  virtual bool hasOccupancyControl() const { return false; }
+
+  // Asks the code generator to fit at least `count` workgroups of `threads` threads on one
+  // multiprocessor at once, by capping the registers of each lane of `kernel` (a gpu.func):
+  // `.minnctapersm` on NVIDIA, a minimum of waves per SIMD on AMD.
+  virtual void setMinResidentWorkgroups(mlir::Operation* /*kernel*/, int64_t /*count*/, int64_t /*threads*/) const {}
+
   // Memory space of workgroup-shared buffers (gpu.func workgroup attributions).
   mlir::Attribute sharedMemorySpace(mlir::MLIRContext* context) const;
 
@@ -89,6 +97,12 @@ inline constexpr llvm::StringLiteral kGridDependencyAttr = "llmc.grid_dependency
 // The target of a chip known to targets/chips.json with a supported code generator (sm_61 and
 // newer, gfx906 and newer, x86-64), or nullptr with `error` saying why not.
 std::unique_ptr<TargetInfo> makeTargetInfo(std::string_view chip, std::string* error = nullptr);
+
+// A pass on a gpu.module lowered to the LLVM dialect (llmc-reject-external-calls) that fails when
+// a kernel calls a function the module does not define (a libdevice __nv_* or ocml __ocml_* call
+// that a conversion chose): no kernel file links those libraries, and a driver would refuse the
+// file only when loading it.
+std::unique_ptr<mlir::Pass> createRejectExternalCallsPass();
 
 // The chip a code generator picks when none is named: sm_61, gfx906, x86-64.
 std::string_view defaultChip(CodeGenKind kind);

@@ -92,6 +92,7 @@ struct KernelConfig {
   int group_warps = 0;      // > 0: warps per row group (see targets' QMatVecConfig)
   int prefetch = 0;         // 1: workgroups ask for their rows in L2 first (see targets' QMatVecConfig)
   int row_steps = 1;        // blocks of rows per workgroup (see targets' QMatVecConfig)
+  int min_blocks = 0;       // > 0: workgroups kept resident per multiprocessor (see targets' QMatVecConfig)
   std::string source;      // "chip default" or a tuning DB entry
 };
 

@@ -74,6 +74,9 @@ struct QMatVecConfig {
   int prefetch = 0;
   // GPUs: blocks of rows_per_block rows each block of threads computes in turn (1..kMaxRowSteps).
   int row_steps = 1;
+  // GPUs: > 0 keeps at least this many blocks resident per multiprocessor, capping registers per
+  // lane to what they leave (0..kMaxMinBlocks); 0: registers as the code generator likes.
+  int min_blocks = 0;
   std::string rationale;    // where the numbers come from
 };
 
@@ -88,6 +91,13 @@ inline std::string_view matrix_shape_class(int64_t rows, int64_t cols) {
 
 // The most blocks of rows one qmatvec workgroup computes in turn (the row_steps tuning value).
 inline constexpr int kMaxRowSteps = 64;
+
+// The most blocks a qmatvec tuning may ask to keep resident per multiprocessor (min_blocks), and
+// the threads those blocks hold together at most (a larger request is cut to it): 2048, what the
+// multiprocessors of NVIDIA sm_61, sm_70, sm_80 and sm_90 run. Chips that run fewer (sm_75 1024,
+// sm_86 and sm_89 1536) ignore a request past their own limit.
+inline constexpr int kMaxMinBlocks = 32;
+inline constexpr int kMaxResidentThreads = 2048;
 
 // Whether `group_warps` warps per row group divide `warps` warps into a number of groups that
 // divides `rows` rows (the rule for qmatvec's group_warps tuning).
