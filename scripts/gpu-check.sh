@@ -8,12 +8,15 @@
 #   scripts/gpu-check.sh run DIR      run a packed DIR: needs an NVIDIA driver, not LLVM or CUDA
 #
 # A packed DIR is self-contained: a runtime-only llmc (no LLVM/MLIR inside), the shared libraries
-# it needs beyond glibc and libstdc++, and the two suite bundles. Pack on a build machine, copy DIR
+# it needs beyond glibc and libstdc++, and the two suite bundles. Where a CUDA toolkit is
+# installed, pack also assembles every kernel with ptxas (scripts/ptxas-check.py; registers and
+# spills per kernel in DIR/ptxas.tsv) and stops if ptxas rejects one. Pack on a build machine, copy DIR
 # to the GPU machine, run there. Without a driver the run prints why and reports the kernels as
 # skipped (exit 0). The GPU measurements land in DIR/results-CHIP.json, the input of `llmc tune`.
 #
-# A tuning sweep rides along when pack is given a file of tunings (one R,W,V,U[,G][,pP][,sS] per line,
-# # comments), e.g. SWEEP=scripts/gpu/sweep-prefetch-steps.txt: DIR then also holds sweep-sm_90.llmc,
+# A tuning sweep rides along when pack is given a file of tunings (one R,W,V,U[,G][,pP][,sS][,mM] per
+# line, # comments), or several such files separated by spaces, e.g.
+# SWEEP="scripts/gpu/sweep-prefetch-steps.txt scripts/gpu/sweep-min-blocks.txt": DIR then also holds sweep-sm_90.llmc,
 # Q4_0, Q4_K, Q6_K and Q8_0 at the six benchmark shapes once per tuning, which
 #   scripts/gpu-check.sh sweep DIR [TYPE...]   (run does not)
 # times a type at a time (all four, or those named) into DIR/results-sweep-TYPE.json, for
@@ -47,16 +50,22 @@ pack() {
     "$compiler_build/bin/llmc" build --check-suite --perf-shapes --target "$chip" -o "$dir/suite-$chip.llmc"
   done
   if [[ -n "${SWEEP:-}" ]]; then
-    local tunings=()
-    while read -r line; do
-      line="${line%%#*}"
-      [[ -n "${line// /}" ]] && tunings+=(--tuning "${line// /}")
-    done <"$SWEEP"
+    local tunings=() file
+    # One file or several, separated by spaces; a tuning listed twice is built once.
+    for file in $SWEEP; do
+      while read -r line; do
+        line="${line%%#*}"
+        [[ -n "${line// /}" ]] && tunings+=(--tuning "${line// /}")
+      done <"$file"
+    done
     [[ ${#tunings[@]} -gt 0 ]] || { echo "gpu-check: $SWEEP holds no tuning" >&2; exit 2; }
     echo "== building the sm_90 sweep ($(( ${#tunings[@]} / 2 )) tunings from $SWEEP)"
     "$compiler_build/bin/llmc" build --check-suite --perf-shapes --more-shapes --target sm_90 \
       --quant q4_0 --quant q4_K --quant q6_K --quant q8_0 "${tunings[@]}" -o "$dir/sweep-sm_90.llmc"
   fi
+  # Where a CUDA toolkit is installed, every kernel is assembled before it reaches a GPU.
+  echo "== assembling the PTX (scripts/ptxas-check.py)"
+  python3 "$root/scripts/ptxas-check.py" "$dir"/*.llmc --report "$dir/ptxas.tsv"
   echo "packed $dir ($(du -sh "$dir" | cut -f1)); run it with: scripts/gpu-check.sh run $dir"
 }
 

@@ -9,7 +9,7 @@ else for sm_90 (PTX runs on any later chip: the driver JIT-compiles sm_61 PTX fo
 same way). It fails (exit 1) when ptxas rejects a file, and when a kernel that asks for
 .minnctapersm M (min_blocks) got more registers than M workgroups of its .maxntid threads leave on
 a chip whose multiprocessors hold 2048 threads and 64 Ki registers. The report has a line per
-kernel: chip, assembled-for chip, kernel, registers, spill store bytes, stack bytes,
+kernel: bundle, chip, assembled-for chip, kernel, registers, spill store bytes, stack bytes,
 .maxntid threads, .minnctapersm. ptxas is looked up in PATH, then in CUDA_HOME/bin and
 /usr/local/cuda/bin; without it the script says so and exits 0 (nothing checked).
 """
@@ -124,13 +124,13 @@ def main():
             try:
                 costs, warnings = assemble(ptxas, path, arch)
             except RuntimeError as error:
-                print(f"FAIL  {path}: ptxas -arch=sm_{arch} rejected it:\n{error}")
+                print(f"FAIL  {bundle.name}/kernels/{path.name}: ptxas -arch=sm_{arch} rejected it:\n{error}")
                 failures += 1
                 continue
             capped = 0
             for kernel, (registers, spill, stack) in sorted(costs.items()):
                 threads, blocks = bounds.get(kernel, (0, 0))
-                rows.append((path.stem, f"sm_{arch}", kernel, registers, spill, stack, threads, blocks))
+                rows.append((bundle.name, path.stem, f"sm_{arch}", kernel, registers, spill, stack, threads, blocks))
                 if blocks > 0 and threads > 0 and arch in FULL_SMS:
                     capped += 1
                     cap = register_cap(threads, blocks)
@@ -139,13 +139,13 @@ def main():
                               f"{threads} threads leaves {cap}")
                         failures += 1
             spilled = sum(1 for c in costs.values() if c[1] > 0)
-            print(f"{path.stem}: {len(costs)} kernels assembled for sm_{arch} by {ptxas}; {spilled} spill, "
+            print(f"{bundle.name}/kernels/{path.name}: {len(costs)} kernels assembled for sm_{arch} by {ptxas}; {spilled} spill, "
                   f"{capped} with min_blocks within their register cap, {len(warnings)} warnings")
             for warning in warnings[:5]:
                 print(f"  {warning}")
     if args.report:
         with open(args.report, "w") as out:
-            out.write("chip\tassembled_for\tkernel\tregisters\tspill_store_bytes\tstack_bytes\tthreads\tmin_blocks\n")
+            out.write("bundle\tchip\tassembled_for\tkernel\tregisters\tspill_store_bytes\tstack_bytes\tthreads\tmin_blocks\n")
             for row in rows:
                 out.write("\t".join(str(v) for v in row) + "\n")
     return 1 if failures else 0
