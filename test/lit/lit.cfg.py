@@ -1,5 +1,8 @@
 # lit configuration for llmc's command-line and ISA tests.
 import os
+import shutil
+import sys
+
 import lit.formats
 
 config.name = "llmc"
@@ -19,13 +22,11 @@ if config.llmc_build_compiler:
 
 # A CUDA toolkit's ptxas, where one is installed: the PTX check (scripts/ptxas-check.py) then
 # assembles the GPU check suites here. Nothing else needs it.
-import shutil
-import sys
 ptxas = shutil.which("ptxas") or next(
     (p for p in (os.path.join(h, "bin", "ptxas") for h in (os.environ.get("CUDA_HOME"), "/usr/local/cuda") if h)
      if os.access(p, os.X_OK)), None)
 if ptxas:
     config.available_features.add("ptxas")
-    config.substitutions.append(("%ptxas-check", f"{sys.executable} {os.path.join(config.llmc_src_root, 'scripts', 'ptxas-check.py')} --ptxas {ptxas}"))
+    config.substitutions.append(("%{ptxas-check}", f"{sys.executable} {os.path.join(config.llmc_src_root, 'scripts', 'ptxas-check.py')} --ptxas {ptxas}"))
 else:
     lit_config.note("no ptxas (CUDA toolkit): the PTX assembly check is unsupported here")
