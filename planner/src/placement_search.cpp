@@ -517,7 +517,8 @@ void PlacementSearch::add_kernel_configs(Plan& p) const {
         one.shape = label;
         one.rows_per_block = config->rows_per_block;
         one.warps = config->warps_per_block;
-        one.vector_width = config->vector_width;
+        // As built: chips.json keeps the width that was measured, which may be wider than the type uses.
+        one.vector_width = targets::qmatvec_vector_width(k.quant, config->vector_width);
         one.unroll = config->unroll;
         one.slices_per_lane = config->slices_per_lane;
         one.group_warps = config->group_warps;

@@ -4,6 +4,7 @@
 
 #include "llmc/compiler/QMatVecPlan.h"
 #include "llmc/compiler/TargetInfo.h"
+#include "llmc/targets/device_profile.h"
 
 namespace llmc::compiler {
 namespace {
@@ -145,6 +146,25 @@ TEST(QMatVecPlan, MinBlocksOnGpusOnly) {
   EXPECT_FALSE(planQMatVec(*target, QuantType::Q8_0, 64, 256, 1, QMatVecTuning{2, 2, 4, 1, 0, 0, 0, 1, 33}, true,
                            mlir::llmc::WeightLayout::Blocks, &error));
   EXPECT_NE(error.find("tuning min_blocks = 33 is outside 0..32"), std::string::npos) << error;
+}
+
+TEST(QMatVecPlan, VectorWidthAsThePlannerShowsIt) {
+  // Plans show the width a kernel is built with (targets::qmatvec_vector_width), so the compiler's
+  // narrowing and the planner's table must agree for every type and request.
+  const QuantType types[] = {QuantType::F32,  QuantType::F16,  QuantType::BF16,   QuantType::Q4_0,
+                             QuantType::Q4_1, QuantType::Q5_0, QuantType::Q5_1,   QuantType::Q8_0,
+                             QuantType::Q2_K, QuantType::Q3_K, QuantType::Q4_K,   QuantType::Q5_K,
+                             QuantType::Q6_K, QuantType::IQ4_NL, QuantType::IQ4_XS, QuantType::MXFP4};
+  for (QuantType type : types) {
+    const std::string name = mlir::llmc::stringifyQuantType(type).str();
+    for (int64_t cols : {4096, 5120, 14336}) {
+      for (int requested : {1, 2, 3, 4, 6, 8, 12, 16}) {
+        const QMatVecPlan p = plan("sm_90", type, 64, cols, 1, {2, 1, requested, 1});
+        EXPECT_EQ(p.tuning.vectorWidth, targets::qmatvec_vector_width(name, requested))
+            << name << " " << cols << " columns, width " << requested;
+      }
+    }
+  }
 }
 
 TEST(QMatVecPlan, GroupWarpsThatDoNotDivideAreAnError) {

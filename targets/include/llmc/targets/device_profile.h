@@ -89,6 +89,23 @@ inline std::string_view matrix_shape_class(int64_t rows, int64_t cols) {
   return "square";
 }
 
+// The vector width (32-bit words a lane loads per step) a GPU qmatvec kernel of ggml type `quant`
+// is built with when `requested` is asked for: the largest power of two up to 16 that is no more,
+// and no wider than a lane step of the type's blocks can use (a wider one cuts the rows the same
+// way, so the compiler builds the narrower kernel): 4 for q4_0, q4_1, q5_0, q5_1, iq4_nl, mxfp4,
+// q2_K, q3_K, q6_K and iq4_xs, 8 for q8_0, q4_K and q5_K, 16 for f16, bf16 and f32. The compiler's
+// tests check that its kernels agree.
+inline int qmatvec_vector_width(std::string_view quant, int requested) {
+  int width = 1;
+  while (width * 2 <= requested && width < 16) width *= 2;
+  int widest = 16;
+  if (quant == "q8_0" || quant == "q4_K" || quant == "q5_K")
+    widest = 8;
+  else if (quant != "f16" && quant != "bf16" && quant != "f32")
+    widest = 4;
+  return width < widest ? width : widest;
+}
+
 // The most blocks of rows one qmatvec workgroup computes in turn (the row_steps tuning value).
 inline constexpr int kMaxRowSteps = 64;
 
