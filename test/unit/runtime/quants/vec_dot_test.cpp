@@ -35,7 +35,10 @@ double q8_1_sum_rounding_bound(GgmlType wtype, const std::vector<uint8_t>& w, co
     const double m = fp16_to_fp32(load_u16(w, b * block_bytes + 2));  // block_q4_1 / q5_1: m @2
     double sum = 0.0;
     for (size_t j = 0; j < 32; ++j) sum += xq[b * 32 + j];
-    bound += 0x1p-11 * std::fabs(m * sum);
+    // q8_1 keeps s = fp16(sum(q) x d) with d before its own rounding to fp16, while the
+    // dequantized activations use fp16(d): the two roundings (2^-11 each, relative) differ by up
+    // to 2^-10 of |s| (and by half the subnormal step, 2^-25, where a block nearly cancels).
+    bound += std::fabs(m) * (0x1p-10 * std::fabs(sum) + 0x1p-25);
   }
   return bound;
 }
