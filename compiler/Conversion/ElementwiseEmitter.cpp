@@ -73,7 +73,6 @@ Value select(KernelIRBuilder& kb, Value condition, Value a, Value c) {
 Value orI1(KernelIRBuilder& kb, Value a, Value c) { return mlir::arith::OrIOp::create(kb.b, kb.loc, a, c); }
 Value andI1(KernelIRBuilder& kb, Value a, Value c) { return mlir::arith::AndIOp::create(kb.b, kb.loc, a, c); }
 Value divF(KernelIRBuilder& kb, Value a, Value c) { return mlir::arith::DivFOp::create(kb.b, kb.loc, a, c); }
-Value maxF(KernelIRBuilder& kb, Value a, Value c) { return kb.maxF(a, c); }
 Value isZeroIndex(KernelIRBuilder& kb, Value v) { return cmpI(kb, mlir::arith::CmpIPredicate::eq, v, kb.index(0)); }
 
 mlir::VectorType f32Vector(KernelIRBuilder& kb, int64_t n) { return mlir::VectorType::get({n}, kb.b.getF32Type()); }
@@ -216,7 +215,7 @@ class Lanes {
 };
 
 Value addCombine(KernelIRBuilder& kb, Value a, Value c) { return kb.addF(a, c); }
-Value maxCombine(KernelIRBuilder& kb, Value a, Value c) { return maxF(kb, a, c); }
+Value maxCombine(KernelIRBuilder& kb, Value a, Value c) { return kb.maxF(a, c); }
 
 //===----------------------------------------------------------------------===//
 // Op bodies. `args` are the kernel's parameters in the plan's order.
@@ -315,7 +314,7 @@ class OpBodies {
     Value lowest = floatLike(kb, kb.zero(f32Vector(kb, v)), -std::numeric_limits<float>::infinity());
     Values maxAcc = forLoop(kb, lanes.first(kb), end, lanes.stride(kb), {lowest},
                             [&](KernelIRBuilder& ikb, Value col, mlir::ValueRange carried) {
-                              return Values{maxF(ikb, carried[0], loadF32(ikb, x, {row, col}, v))};
+                              return Values{ikb.maxF(carried[0], loadF32(ikb, x, {row, col}, v))};
                             });
     Value maximum = lanes.reduce(kb, reduceVector(kb, mlir::vector::CombiningKind::MAXNUMF, maxAcc[0]), maxCombine, 0);
     Value maxVector = splatF(kb, maximum, v);
@@ -475,7 +474,7 @@ class OpBodies {
   };
   static SoftmaxStep softmaxStep(KernelIRBuilder& kb, Value maximum, Value sum, Value score) {
     SoftmaxStep step;
-    step.maximum = maxF(kb, maximum, score);
+    step.maximum = kb.maxF(maximum, score);
     step.rescale = exp(kb, kb.subF(maximum, step.maximum));
     step.weight = exp(kb, kb.subF(score, step.maximum));
     step.sum = fusedMulAdd(kb, sum, step.rescale, step.weight);
@@ -705,7 +704,7 @@ class GpuKernel {
         return mlir::memref::LoadOp::create(ikb.b, ikb.loc, buffer, mlir::ValueRange{at}).getResult();
       };
       Value maximum = load(maxima, ikb.index(0));
-      for (int64_t w = 1; w < warps; ++w) maximum = maxF(ikb, maximum, load(maxima, ikb.index(w)));
+      for (int64_t w = 1; w < warps; ++w) maximum = ikb.maxF(maximum, load(maxima, ikb.index(w)));
       Value sum = ikb.f32(0.0);
       Value value = ikb.f32(0.0);
       for (int64_t w = 0; w < warps; ++w) {

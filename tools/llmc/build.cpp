@@ -87,6 +87,22 @@ constexpr compiler::TuningValues kRowStepsPrefetched{2, 2, 4, 2, 0, 2, 1, 3};
 // Workgroups of 64 threads of which 32 must fit on a multiprocessor (GPUs): 32 registers a lane,
 // so that the K-quant decoders run with what they spill.
 constexpr compiler::TuningValues kResident{2, 2, 4, 2, 0, 0, 0, 1, 32};
+// The GPU suite's tunings besides the chip default, in build order; `f32_too` adds the same
+// tuning with the f32 method (source "..., f32 method").
+struct SuiteTuning {
+  compiler::TuningValues tuning;
+  const char* what;
+  bool f32_too;
+};
+constexpr SuiteTuning kGpuSuiteTunings[] = {
+    {kManyRows, "many rows", true},
+    {kRowGroups, "row groups of several warps", false},
+    {kSharedRows, "warps sharing rows", true},
+    {kPrefetchedRows, "rows prefetched into L2", true},
+    {kRowSteps, "three steps of rows per workgroup", false},
+    {kRowStepsPrefetched, "three prefetched steps of warps sharing rows", true},
+    {kResident, "registers capped for 32 resident workgroups", true},
+};
 constexpr compiler::TuningValues kPerfTuning{2, 4, 4, 1};
 // Prefill products (qmatmul): weights of rows that leave the last tile partial, a few K-steps
 // each, and no batch: kernel-check runs every kernel at several token counts. GPUs also get two other tilings:
@@ -298,7 +314,7 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
   }
   std::vector<KernelRequest> kernels;
   auto add = [&](GgmlType type, const SuiteShape& shape, bool allow_int8, std::optional<compiler::TuningValues> tuning,
-                 const char* source, const char* layout = "") {
+                 const std::string& source, const char* layout = "") {
     KernelRequest request;
     request.layout = layout;
     request.type = static_cast<uint32_t>(type);
@@ -318,18 +334,11 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
       add(type, shape, true, std::nullopt, "chip default");
       add(type, shape, false, std::nullopt, "chip default, f32 method");
       if (gpu) {
-        add(type, shape, true, kManyRows, "check suite: many rows");
-        add(type, shape, false, kManyRows, "check suite: many rows, f32 method");
-        add(type, shape, true, kRowGroups, "check suite: row groups of several warps");
-        add(type, shape, true, kSharedRows, "check suite: warps sharing rows");
-        add(type, shape, false, kSharedRows, "check suite: warps sharing rows, f32 method");
-        add(type, shape, true, kPrefetchedRows, "check suite: rows prefetched into L2");
-        add(type, shape, false, kPrefetchedRows, "check suite: rows prefetched into L2, f32 method");
-        add(type, shape, true, kRowSteps, "check suite: three steps of rows per workgroup");
-        add(type, shape, true, kRowStepsPrefetched, "check suite: three prefetched steps of warps sharing rows");
-        add(type, shape, false, kRowStepsPrefetched, "check suite: three prefetched steps of warps sharing rows, f32 method");
-        add(type, shape, true, kResident, "check suite: registers capped for 32 resident workgroups");
-        add(type, shape, false, kResident, "check suite: registers capped for 32 resident workgroups, f32 method");
+        for (const SuiteTuning& t : kGpuSuiteTunings) {
+          const std::string source = std::string("check suite: ") + t.what;
+          add(type, shape, true, t.tuning, source);
+          if (t.f32_too) add(type, shape, false, t.tuning, source + ", f32 method");
+        }
       }
     }
     // Both weight layouts on every chip (one of them is the chip's default, built once).
@@ -340,7 +349,7 @@ std::vector<KernelRequest> suite_kernels(const std::vector<std::string>& quants,
       }
   }
   auto add_matmul = [&](GgmlType type, const SuiteShape& shape, std::optional<compiler::TuningValues> tuning,
-                        const char* source, const char* layout = "") {
+                        const std::string& source, const char* layout = "") {
     KernelRequest request;
     request.op = "qmatmul";
     request.layout = layout;
