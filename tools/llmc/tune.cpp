@@ -10,6 +10,8 @@
 // measured; a class's entry against the type's): a mean can hide one shape where a tuning
 // collapses. With --exact, a measured shape whose best tuning beats the entry it would take by
 // --margin gets an entry for that shape alone (ROWSxCOLS), for the models whose matrices those are.
+// A tuning with prefetch, row steps or a register cap wins any of these only by --margin points
+// over the best tuning without them.
 // A type whose best is the chip's own entry gets no device entry (an existing one is removed).
 // Without --chips the entries are printed as JSON.
 #include <algorithm>
@@ -139,21 +141,34 @@ double mean_of(const std::map<Shape, std::map<Tuning, double>>& by_shape, const 
   return sum / static_cast<double>(shapes.size());
 }
 
+// Whether `t` adds a value beyond the launch geometry: prefetch, row steps or a register cap.
+bool has_extras(const Tuning& t) { return t.prefetch > 0 || t.row_steps > 1 || t.min_blocks > 0; }
+
+// Of the best tuning with extras and the best without, the plain one unless the other gains
+// `margin` points: a register cap the kernel does not reach builds the same code under another
+// name, and such twins differ only by the noise of their runs.
+Choice plain_unless_margin(const Choice& with_extras, const Choice& plain, double margin) {
+  if (plain.mean > 0 && with_extras.mean - plain.mean < margin) return plain;
+  return with_extras.mean > plain.mean ? with_extras : plain;
+}
+
 // The best of `candidates` by mean share over `shapes`, among those that lose at most `max_loss`
-// points on every one of them against `baseline` (when given).
+// points on every one of them against `baseline` (when given); one with extras (has_extras) only
+// where it beats the best plain one by `margin`.
 Choice best(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
-            const std::set<Tuning>& candidates, const std::optional<Tuning>& baseline = std::nullopt,
+            const std::set<Tuning>& candidates, double margin, const std::optional<Tuning>& baseline = std::nullopt,
             double max_loss = 0) {
-  Choice choice;
+  Choice plain, extras;
   for (const Tuning& t : candidates) {
     bool safe = true;
     if (baseline)
       for (const Shape& s : shapes) safe = safe && by_shape.at(s).at(t) >= by_shape.at(s).at(*baseline) - max_loss;
     if (!safe) continue;
     const double mean = mean_of(by_shape, shapes, t);
-    if (mean > choice.mean) choice = {t, mean};
+    Choice& slot = has_extras(t) ? extras : plain;
+    if (mean > slot.mean) slot = {t, mean};
   }
-  return choice;
+  return plain_unless_margin(extras, plain, margin);
 }
 
 std::string shares(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
@@ -218,7 +233,7 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
     const Tuning chip_tuning{own.rows_per_block, own.warps_per_block, own.vector_width, own.unroll, own.group_warps,
                              own.prefetch, own.row_steps, own.min_blocks};
     const bool chip_measured = candidates.contains(chip_tuning);
-    const Choice overall = best(by_shape, shapes, candidates,
+    const Choice overall = best(by_shape, shapes, candidates, margin,
                                 chip_measured ? std::optional<Tuning>(chip_tuning) : std::nullopt, max_loss);
     std::string rationale = fmt::format("{}: {} of {} tunings, {} at {}", where, tuning_text(overall.tuning),
                                         candidates.size(), shares(by_shape, shapes, overall.tuning), shape_list(shapes));
@@ -234,7 +249,7 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
     std::map<std::string, std::vector<Shape>> classes;
     for (const Shape& s : shapes) classes[std::string(targets::matrix_shape_class(s.first, s.second))].push_back(s);
     for (const auto& [name, members] : classes) {
-      const Choice winner = best(by_shape, members, candidates, overall.tuning, max_loss);
+      const Choice winner = best(by_shape, members, candidates, margin, overall.tuning, max_loss);
       const double base = mean_of(by_shape, members, overall.tuning);
       if (winner.tuning == overall.tuning || winner.mean - base < margin) continue;
       class_tuning[name] = winner.tuning;
@@ -252,16 +267,19 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
       for (const Shape& s : shapes) {
         const auto by = class_tuning.find(std::string(targets::matrix_shape_class(s.first, s.second)));
         const Tuning taken = by != class_tuning.end() ? by->second : overall.tuning;
-        const auto& measured = by_shape.at(s);
-        const auto top = std::max_element(measured.begin(), measured.end(),
-                                          [](const auto& a, const auto& b) { return a.second < b.second; });
-        const double base = measured.at(taken);
-        if (top->first == taken || top->second - base < margin) continue;
+        Choice plain, extras;
+        for (const auto& [t, pct] : by_shape.at(s)) {
+          Choice& slot = has_extras(t) ? extras : plain;
+          if (pct > slot.mean) slot = {t, pct};
+        }
+        const Choice top = plain_unless_margin(extras, plain, margin);
+        const double base = by_shape.at(s).at(taken);
+        if (top.tuning == taken || top.mean - base < margin) continue;
         const std::string key = targets::matrix_shape_key(s.first, s.second);
-        by_class[key] = entry_json(top->first, fmt::format("{}: {} for {} matrices, {:.1f} against {:.1f} for {}.", where,
-                                                           tuning_text(top->first), key, top->second, base,
+        by_class[key] = entry_json(top.tuning, fmt::format("{}: {} for {} matrices, {:.1f} against {:.1f} for {}.", where,
+                                                           tuning_text(top.tuning), key, top.mean, base,
                                                            tuning_text(taken)));
-        fmt::print("  {:<11} {:<10} {:>6.1f}%  ({:.1f}% with {})\n", key, tuning_text(top->first), top->second, base,
+        fmt::print("  {:<11} {:<10} {:>6.1f}%  ({:.1f}% with {})\n", key, tuning_text(top.tuning), top.mean, base,
                    tuning_text(taken));
       }
     }
