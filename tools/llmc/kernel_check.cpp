@@ -49,6 +49,7 @@ struct CheckOptions {
   std::string bundle;
   std::vector<std::string> targets;
   std::vector<std::string> quants;
+  std::vector<std::string> ops;  // --op: only kernels of these ops (qmatvec, rms_norm, ...)
   bool perf = false;
   uint64_t seed = 0;
   int perf_iterations = 50;
@@ -253,7 +254,12 @@ bool report(Tally& tally, const Kernel& kernel, const Comparison& c) {
   return pass;
 }
 
+bool op_selected(const std::string& op, const CheckOptions& o) {
+  return o.ops.empty() || std::find(o.ops.begin(), o.ops.end(), op) != o.ops.end();
+}
+
 bool selected(const Kernel& kernel, const CheckOptions& o) {
+  if (!op_selected("qmatvec", o)) return false;
   if (o.quants.empty()) return true;
   for (const std::string& q : o.quants) {
     auto type = ggml_type_from_name(q);
@@ -665,7 +671,8 @@ int run_kernel_check(const CheckOptions& options) {
   Tally tally;
   for (const fs::path& bundle : bundles) {
     for (const Chip& chip : read_manifest(bundle)) {
-      const std::vector<json> ops = opcheck::select(chip.op_kernels, o.quants);
+      std::vector<json> ops = opcheck::select(chip.op_kernels, o.quants);
+      std::erase_if(ops, [&](const json& k) { return !op_selected(k.value("op", ""), o); });
       opcheck::Counts op_counts;
       if (chip.format == "elf-shared-object") {
         check_cpu(bundle, chip, o, tally);
@@ -705,6 +712,8 @@ void register_kernel_check(CLI::App& app, int& exit_code) {
   sub->add_option("bundle", o->bundle, "Bundle directory (llmc build ... -o BUNDLE.llmc)");
   sub->add_option("-t,--target", o->targets, "Build the check suite for this chip first (needs the compiler; repeatable)");
   sub->add_option("--quant", o->quants, "Only kernels of these types (repeatable)");
+  sub->add_option("--op", o->ops, "Only kernels of these ops: qmatvec, qmatmul, rms_norm, softmax, ... (repeatable)")
+      ->check(CLI::IsMember(opcheck::kOpNames));
   sub->add_flag("--perf", o->perf, "Also run the benchmark shapes and report GB/s");
   sub->add_option("--seed", o->seed, "Inputs' seed (default: a fresh one, printed)");
   sub->add_option("--iterations", o->perf_iterations, "Timed launches per perf shape")->check(CLI::Range(1, 100000))->capture_default_str();

@@ -37,6 +37,11 @@ struct Counts {
   int skipped = 0;
 };
 
+// The ops a manifest kernel entry may name ("op"), as `kernel-check --op` takes them.
+inline const std::vector<std::string> kOpNames = {"qmatvec", "qmatmul", "rms_norm",  "add",       "mul",
+                                                  "swiglu",  "softmax", "argmax",    "rope",      "kv_store",
+                                                  "embed",   "attention"};
+
 // True for a manifest kernel entry whose "op" is present and not "qmatvec".
 bool is_op_kernel(const nlohmann::json& kernel);
 

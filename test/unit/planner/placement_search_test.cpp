@@ -74,10 +74,12 @@ TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
         }
         if (k.quant == "q4_K" || k.quant == "q6_K") {
           EXPECT_EQ(k.source, "h200 measured");
-          // Wide Q6_K (1024 x 5120 K/V): four rows, two warps sharing them all.
-          const bool grouped = k.quant == "q6_K" && k.shape == "wide";
+          // Wide Q6_K (1024 x 5120 K/V) and tall (the 151936 x 5120 output): four rows, two
+          // warps sharing them all; the tall entry also caps registers (min_blocks 12).
+          const bool grouped = k.quant == "q6_K" && (k.shape == "wide" || k.shape == "tall");
           EXPECT_EQ(k.rows_per_block, grouped ? 4 : 2);
           EXPECT_EQ(k.group_warps, grouped ? 2 : 0);
+          EXPECT_EQ(k.min_blocks, k.quant == "q6_K" && k.shape == "tall" ? 12 : 0);
         }
         if (k.quant == "q4_K") q4_k_unroll[k.shape] = k.unroll;
         if (k.quant == "q4_0") {
@@ -123,18 +125,24 @@ TEST(PlacementSearch, KernelTuningForAnExactShapeWhereMeasured) {
 }
 
 TEST(PlacementSearch, PrefetchRowStepsAndMinBlocksReachThePlanFormats) {
-  // No chips.json entry sets them yet; a plan whose kernel has them writes them out.
+  // No chips.json entry sets prefetch or row steps; only the H200's for tall Q6_K matrices (here
+  // the 128256 x 4096 output) caps registers. A plan whose kernel has them writes them out.
   auto m = test::preset_model("llama-3.1-8b", FileType::Q4_0);
   Plan p = plan(*m->model, "h200");
   ASSERT_TRUE(p.fits);
   ASSERT_FALSE(p.kernels.empty());
   for (const auto& k : p.kernels) {
+    SCOPED_TRACE(k.quant + " " + k.shape);
     EXPECT_EQ(k.prefetch, 0);
     EXPECT_EQ(k.row_steps, 1);
-    EXPECT_EQ(k.min_blocks, 0);
+    EXPECT_EQ(k.min_blocks, k.quant == "q6_K" && k.shape == "tall" ? 12 : 0);
   }
   EXPECT_EQ(plan_to_json(p).dump().find("row_steps"), std::string::npos);
-  EXPECT_EQ(plan_to_json(p).dump().find("min_blocks"), std::string::npos);
+  EXPECT_NE(plan_to_json(p).dump().find(R"("min_blocks":12)"), std::string::npos);
+  EXPECT_NE(plan_to_table(p).find("q6_K@tall[rows 4 warps 2 vec 4 unroll 4 group 2 resident 12]"), std::string::npos)
+      << plan_to_table(p);
+  std::erase_if(p.kernels, [](const KernelConfig& c) { return c.min_blocks > 0; });
+  ASSERT_FALSE(p.kernels.empty());
   KernelConfig& k = p.kernels.front();
   k.prefetch = 1;
   k.row_steps = 4;

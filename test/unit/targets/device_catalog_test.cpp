@@ -240,7 +240,18 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     EXPECT_EQ(entry.rows_per_block, e.rows);
     EXPECT_EQ(entry.warps_per_block, e.warps);
     EXPECT_EQ(entry.unroll, e.unroll);
-    EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h200", "tall"), &entry);
+    // Q6_K's tall matrices: four rows shared by two warps, registers capped for 12 resident
+    // workgroups (min_blocks); the other types' tall matrices take the type's entry.
+    const QMatVecConfig& tall = sm90.qmatvec_for(e.quant, "h200", "tall");
+    if (std::string(e.quant) == "q6_K") {
+      EXPECT_NE(&tall, &entry);
+      EXPECT_EQ(tall.rows_per_block, 4);
+      EXPECT_EQ(tall.group_warps, 2);
+      EXPECT_EQ(tall.min_blocks, 12);
+    } else {
+      EXPECT_EQ(&tall, &entry);
+    }
+    EXPECT_EQ(entry.min_blocks, 0);
     EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h200", "square"), &entry);
     const QMatVecConfig& wide = sm90.qmatvec_for(e.quant, "h200", "wide");
     if (e.wide_rows == 0) {
