@@ -1,5 +1,5 @@
-// sm_61 PTX of the element-wise and row kernels from the whole in-process pipeline: warp
-// reductions through shfl.sync butterflies, the exact square root and division, f16 conversion
+// sm_61 PTX of the element-wise and row kernels from the whole in-process pipeline: rows walked
+// without loop branches, warp reductions through shfl.sync butterflies, the exact square root and division, f16 conversion
 // in hardware, and no call at all: exp, sin and cos are built from arithmetic, so nothing from
 // libdevice is needed.
 // REQUIRES: compiler
@@ -9,6 +9,11 @@
 // CHECK: .version 6.0
 // CHECK-SAME: .target sm_61
 // CHECK-SAME: .visible .entry llmc_rms_norm_t1x4096_e3727c5ac(
+// A lane's four vectors of the row load without a branch between them (Lanes::walk unrolls).
+// CHECK-SAME: ld.global.v4.b32
+// CHECK-NOT: bra
+// CHECK-SAME: +12288]
+// CHECK-NOT: bra
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: bar.sync
 // CHECK-SAME: sqrt.rn.f32
