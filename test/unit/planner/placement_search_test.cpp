@@ -74,12 +74,11 @@ TEST(PlacementSearch, KernelTuningFollowsTheDeviceWhereMeasured) {
         }
         if (k.quant == "q4_K" || k.quant == "q6_K") {
           EXPECT_EQ(k.source, "h200 measured");
-          // Wide Q6_K (1024 x 5120 K/V) and tall (the 151936 x 5120 output): four rows, two
-          // warps sharing them all; the tall entry also caps registers (min_blocks 12).
-          const bool grouped = k.quant == "q6_K" && (k.shape == "wide" || k.shape == "tall");
+          // Wide Q6_K (1024 x 5120 K/V): four rows, two warps sharing them all.
+          const bool grouped = k.quant == "q6_K" && k.shape == "wide";
           EXPECT_EQ(k.rows_per_block, grouped ? 4 : 2);
           EXPECT_EQ(k.group_warps, grouped ? 2 : 0);
-          EXPECT_EQ(k.min_blocks, k.quant == "q6_K" && k.shape == "tall" ? 12 : 0);
+          EXPECT_EQ(k.min_blocks, 0);
         }
         if (k.quant == "q4_K") q4_k_unroll[k.shape] = k.unroll;
         if (k.quant == "q4_0") {
@@ -124,9 +123,29 @@ TEST(PlacementSearch, KernelTuningForAnExactShapeWhereMeasured) {
   EXPECT_NE(plan_to_json(p).dump().find(R"("group_warps":2)"), std::string::npos);
 }
 
+TEST(PlacementSearch, RegisterCapWhereMeasured) {
+  // llama-3.1-8b in Q6_K on an H200: its 14336 x 4096 gate and up projections take the entry
+  // measured there (four rows, two warps sharing them, registers capped for 12 resident
+  // workgroups); its 128256 x 4096 output and 4096 x 4096 attention the type's, uncapped.
+  auto m = test::preset_model("llama-3.1-8b", FileType::Q6_K);
+  const Plan p = plan(*m->model, "h200");
+  ASSERT_TRUE(p.fits);
+  std::map<std::string, int> min_blocks;
+  for (const auto& k : p.kernels)
+    if (k.quant == "q6_K") min_blocks[k.shape] = k.min_blocks;
+  EXPECT_EQ(min_blocks.at("14336x4096"), 12);
+  EXPECT_EQ(min_blocks.at(""), 0);
+  const std::string text = plan_to_table(p);
+  EXPECT_NE(text.find("q6_K@14336x4096[rows 4 warps 2 vec 4 unroll 4 group 2 resident 12]"), std::string::npos) << text;
+  EXPECT_NE(plan_to_json(p).dump().find(R"("min_blocks":12)"), std::string::npos);
+  // The H100 has no such entry.
+  for (const auto& k : plan(*m->model, "h100").kernels) EXPECT_EQ(k.min_blocks, 0);
+}
+
 TEST(PlacementSearch, PrefetchRowStepsAndMinBlocksReachThePlanFormats) {
-  // No chips.json entry sets prefetch or row steps; only the H200's for tall Q6_K matrices (here
-  // the 128256 x 4096 output) caps registers. A plan whose kernel has them writes them out.
+  // No chips.json entry sets prefetch or row steps; only the H200's for Q6_K at 14336 x 4096 caps
+  // registers, which this model's Q4_0 file does not have (its Q6_K output matrix is
+  // 128256 x 4096). A plan whose kernel has them writes them out.
   auto m = test::preset_model("llama-3.1-8b", FileType::Q4_0);
   Plan p = plan(*m->model, "h200");
   ASSERT_TRUE(p.fits);
@@ -135,14 +154,10 @@ TEST(PlacementSearch, PrefetchRowStepsAndMinBlocksReachThePlanFormats) {
     SCOPED_TRACE(k.quant + " " + k.shape);
     EXPECT_EQ(k.prefetch, 0);
     EXPECT_EQ(k.row_steps, 1);
-    EXPECT_EQ(k.min_blocks, k.quant == "q6_K" && k.shape == "tall" ? 12 : 0);
+    EXPECT_EQ(k.min_blocks, 0);
   }
   EXPECT_EQ(plan_to_json(p).dump().find("row_steps"), std::string::npos);
-  EXPECT_NE(plan_to_json(p).dump().find(R"("min_blocks":12)"), std::string::npos);
-  EXPECT_NE(plan_to_table(p).find("q6_K@tall[rows 4 warps 2 vec 4 unroll 4 group 2 resident 12]"), std::string::npos)
-      << plan_to_table(p);
-  std::erase_if(p.kernels, [](const KernelConfig& c) { return c.min_blocks > 0; });
-  ASSERT_FALSE(p.kernels.empty());
+  EXPECT_EQ(plan_to_json(p).dump().find("min_blocks"), std::string::npos);
   KernelConfig& k = p.kernels.front();
   k.prefetch = 1;
   k.row_steps = 4;

@@ -240,19 +240,9 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
     EXPECT_EQ(entry.rows_per_block, e.rows);
     EXPECT_EQ(entry.warps_per_block, e.warps);
     EXPECT_EQ(entry.unroll, e.unroll);
-    // Q6_K's tall matrices: four rows shared by two warps, registers capped for 12 resident
-    // workgroups (min_blocks); the other types' tall matrices take the type's entry.
-    const QMatVecConfig& tall = sm90.qmatvec_for(e.quant, "h200", "tall");
-    if (std::string(e.quant) == "q6_K") {
-      EXPECT_NE(&tall, &entry);
-      EXPECT_EQ(tall.rows_per_block, 4);
-      EXPECT_EQ(tall.group_warps, 2);
-      EXPECT_EQ(tall.min_blocks, 12);
-    } else {
-      EXPECT_EQ(&tall, &entry);
-    }
-    EXPECT_EQ(entry.min_blocks, 0);
+    EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h200", "tall"), &entry);
     EXPECT_EQ(&sm90.qmatvec_for(e.quant, "h200", "square"), &entry);
+    EXPECT_EQ(entry.min_blocks, 0);
     const QMatVecConfig& wide = sm90.qmatvec_for(e.quant, "h200", "wide");
     if (e.wide_rows == 0) {
       EXPECT_EQ(&wide, &entry);
@@ -271,6 +261,13 @@ TEST(DeviceCatalog, QMatVecPerDeviceEntriesNameRealDevicesAndTypes) {
   EXPECT_EQ(&sm90.qmatvec_for_matrix("q4_0", "h200", 14336, 4096), &sm90.qmatvec_for("q4_0", "h200"));
   EXPECT_EQ(&sm90.qmatvec_for_matrix("q4_0", "h100", 4096, 14336), &sm90.qmatvec_for("q4_0"));
   EXPECT_EQ(sm90.qmatvec_for_matrix("q6_K", "h200", 4096, 14336).rows_per_block, 4);
+  // Q6_K at 14336x4096: four rows shared by two warps, registers capped for 12 resident
+  // workgroups; the tall output matrices (128256x4096, 151936x5120) take the type's entry.
+  const QMatVecConfig& capped = sm90.qmatvec_for_matrix("q6_K", "h200", 14336, 4096);
+  EXPECT_EQ(capped.rows_per_block, 4);
+  EXPECT_EQ(capped.group_warps, 2);
+  EXPECT_EQ(capped.min_blocks, 12);
+  EXPECT_EQ(&sm90.qmatvec_for_matrix("q6_K", "h200", 151936, 5120), &sm90.qmatvec_for("q6_K", "h200"));
   // Q4_K's tall 14336x4096: three groups of two warps, each sharing two of a workgroup's six rows.
   const QMatVecConfig& tall = sm90.qmatvec_for_matrix("q4_K", "h200", 14336, 4096);
   EXPECT_EQ(tall.rows_per_block, 6);
