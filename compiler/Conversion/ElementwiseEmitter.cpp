@@ -168,8 +168,8 @@ class Lanes {
   // This lane's vectors of a row of `width` values (columns first, first + stride, ... < width)
   // in order, carrying `inits`; `body` gets the column and returns the carried values. A GPU lane
   // walks them unrolled, kUnrolledSteps at a time, so that their loads issue back to back rather
-  // than a loop trip's latency apart (GPUs issue in order, and LLVM's NVPTX and AMDGPU pipelines
-  // leave such loops rolled). Where a step is not in the row for every lane (the row's last,
+  // than a loop trip's latency apart (GPUs issue in order, and the NVPTX pipeline left such loops
+  // rolled: a 4096-wide rms_norm waited for eight loads one after another). Where a step is not in the row for every lane (the row's last,
   // partial round; every step of a loop over longer rows) `inRow` says whether this lane's
   // column is in the row, and the column given is clamped to the row's last vector so that loads
   // stay in bounds: the body discards what it computed there (select) and guards its stores.
