@@ -162,6 +162,8 @@ class Lanes {
   int64_t strideValues() const { return (target_ ? threads_ : 1) * vectorWidth_; }
   // The most vectors one lane takes from a row of `width` values.
   int64_t steps(int64_t width) const { return (width + strideValues() - 1) / strideValues(); }
+  // Whether walk(width, ...) is straight-line code: each step's body runs once, in order.
+  bool unrolls(int64_t width) const { return target_ && steps(width) <= kUnrolledSteps; }
   bool isGpu() const { return target_ != nullptr; }
   Value thread() const { return thread_; }
 
@@ -194,7 +196,7 @@ class Lanes {
       }
       return carried;
     };
-    if (steps(width) <= kUnrolledSteps)
+    if (unrolls(width))
       return unrolled(kb, first(kb), steps(width), width / strideValues(), Values(inits.begin(), inits.end()));
     return forLoop(kb, first(kb), kb.index(width), kb.index(kUnrolledSteps * strideValues()), inits,
                    [&](KernelIRBuilder& ikb, Value start, mlir::ValueRange carried) {
@@ -312,12 +314,21 @@ class OpBodies {
     return reduceVector(kb, mlir::vector::CombiningKind::ADD, total);
   }
 
-  // rms_norm of `row`: out = x / sqrt(mean(x^2) + eps) * weight.
+  // rms_norm of `row`: out = x / sqrt(mean(x^2) + eps) * weight. Where the lane's walk is
+  // straight-line code (Lanes::unrolls) and nothing is quantized, the first pass also loads the
+  // weights and keeps both in registers, so that the second pass only scales and stores: no load
+  // waits behind the reduction.
   void rmsNormRow(KernelIRBuilder& kb, const Lanes& lanes, mlir::ValueRange args, Value row) const {
     const int64_t v = plan_.vectorWidth;
     Value x = args[0], weight = args[1], out = args[2];
-    Value squares = laneSum(kb, lanes, [&](KernelIRBuilder& ikb, Value col, Value) {
+    const bool keep = lanes.unrolls(spec_.width) && !spec_.quantize;
+    struct Kept {
+      Value col, inRow, x, weight;
+    };
+    llvm::SmallVector<Kept> kept;
+    Value squares = laneSum(kb, lanes, [&](KernelIRBuilder& ikb, Value col, Value inRow) {
       Value xv = loadF32(ikb, x, {row, col}, v);
+      if (keep) kept.push_back({col, inRow, xv, loadF32(ikb, weight, {col}, v)});
       return ikb.mulF(xv, xv);
     });
     Value sum = lanes.reduce(kb, squares, addCombine, 0);
@@ -325,6 +336,10 @@ class OpBodies {
     Value scale = divF(kb, kb.f32(1.0), squareRoot(kb, kb.addF(mean, kb.f32(spec_.eps))));
     if (spec_.quantize) {
       quantizedRmsNormRow(kb, lanes, args, row, scale);
+      return;
+    }
+    if (keep) {
+      for (const Kept& k : kept) storeInRow(kb, k.inRow, kb.mulF(kb.mulF(k.x, splatF(kb, scale, v)), k.weight), out, {row, k.col});
       return;
     }
     lanes.walk(kb, spec_.width, {}, [&](KernelIRBuilder& ikb, Value col, Value inRow, mlir::ValueRange) {

@@ -9,14 +9,19 @@
 // CHECK: .version 6.0
 // CHECK-SAME: .target sm_61
 // CHECK-SAME: .visible .entry llmc_rms_norm_t1x4096_e3727c5ac(
-// A lane's four vectors of the row load without a branch between them (Lanes::walk unrolls).
+// A lane's four vectors of the row (and of the weights) load without a branch between them
+// (Lanes::walk unrolls).
 // CHECK-SAME: ld.global.v4.b32
 // CHECK-NOT: bra
 // CHECK-SAME: +12288]
 // CHECK-NOT: bra
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: bar.sync
+// The weights were loaded with x, before the reduction: the second pass only scales and stores.
+// CHECK-NOT: ld.global
 // CHECK-SAME: sqrt.rn.f32
+// CHECK-NOT: ld.global
+// CHECK-SAME: st.global.v4.b32
 // CHECK-SAME: .visible .entry llmc_softmax_t1x32000(
 // CHECK-SAME: .visible .entry llmc_argmax_t1x32000(
 // CHECK-SAME: .visible .entry llmc_swiglu_t1x4096(
