@@ -144,8 +144,7 @@ Value inRowOr(KernelIRBuilder& kb, Value inRow, Value value, Value otherwise) {
 // Stores `value` unless `inRow` (Lanes::walk) is false.
 void storeInRow(KernelIRBuilder& kb, Value inRow, Value value, Value buffer, mlir::ValueRange indices) {
   if (!inRow) return storeVector(kb, value, buffer, indices);
-  llvm::SmallVector<Value> at(indices.begin(), indices.end());
-  emitIf(kb, inRow, [&] { storeVector(kb, value, buffer, at); });
+  emitIf(kb, inRow, [&] { storeVector(kb, value, buffer, indices); });
 }
 
 class Lanes {
@@ -338,14 +337,16 @@ class OpBodies {
       quantizedRmsNormRow(kb, lanes, args, row, scale);
       return;
     }
+    auto store = [&](KernelIRBuilder& ikb, Value col, Value inRow, Value xv, Value wv) {
+      storeInRow(ikb, inRow, ikb.mulF(ikb.mulF(xv, splatF(ikb, scale, v)), wv), out, {row, col});
+    };
     if (keep) {
-      for (const Kept& k : kept) storeInRow(kb, k.inRow, kb.mulF(kb.mulF(k.x, splatF(kb, scale, v)), k.weight), out, {row, k.col});
+      for (const Kept& k : kept) store(kb, k.col, k.inRow, k.x, k.weight);
       return;
     }
     lanes.walk(kb, spec_.width, {}, [&](KernelIRBuilder& ikb, Value col, Value inRow, mlir::ValueRange) {
       Value xv = loadF32(ikb, x, {row, col}, v);
-      Value wv = loadF32(ikb, weight, {col}, v);
-      storeInRow(ikb, inRow, ikb.mulF(ikb.mulF(xv, splatF(ikb, scale, v)), wv), out, {row, col});
+      store(ikb, col, inRow, xv, loadF32(ikb, weight, {col}, v));
       return Values{};
     });
   }

@@ -144,14 +144,6 @@ double mean_of(const std::map<Shape, std::map<Tuning, double>>& by_shape, const 
 // Whether `t` adds a value beyond the launch geometry: prefetch, row steps or a register cap.
 bool has_extras(const Tuning& t) { return t.prefetch > 0 || t.row_steps > 1 || t.min_blocks > 0; }
 
-// Of the best tuning with extras and the best without, the plain one unless the other gains
-// `margin` points: a register cap the kernel does not reach builds the same code under another
-// name, and such twins differ only by the noise of their runs.
-Choice plain_unless_margin(const Choice& with_extras, const Choice& plain, double margin) {
-  if (plain.mean > 0 && with_extras.mean - plain.mean < margin) return plain;
-  return with_extras.mean > plain.mean ? with_extras : plain;
-}
-
 // The best of `candidates` by mean share over `shapes`, among those that lose at most `max_loss`
 // points on every one of them against `baseline` (when given); one with extras (has_extras) only
 // where it beats the best plain one by `margin`.
@@ -168,7 +160,10 @@ Choice best(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std
     Choice& slot = has_extras(t) ? extras : plain;
     if (mean > slot.mean) slot = {t, mean};
   }
-  return plain_unless_margin(extras, plain, margin);
+  // A register cap the kernel does not reach builds the same code under another name, and such
+  // twins differ only by the noise of their runs.
+  if (plain.mean > 0 && extras.mean - plain.mean < margin) return plain;
+  return extras.mean > plain.mean ? extras : plain;
 }
 
 std::string shares(const std::map<Shape, std::map<Tuning, double>>& by_shape, const std::vector<Shape>& shapes,
@@ -267,12 +262,9 @@ json choose(const Measurements& m, const targets::ChipInfo& chip, const std::str
       for (const Shape& s : shapes) {
         const auto by = class_tuning.find(std::string(targets::matrix_shape_class(s.first, s.second)));
         const Tuning taken = by != class_tuning.end() ? by->second : overall.tuning;
-        Choice plain, extras;
-        for (const auto& [t, pct] : by_shape.at(s)) {
-          Choice& slot = has_extras(t) ? extras : plain;
-          if (pct > slot.mean) slot = {t, pct};
-        }
-        const Choice top = plain_unless_margin(extras, plain, margin);
+        std::set<Tuning> measured;
+        for (const auto& [t, pct] : by_shape.at(s)) measured.insert(t);
+        const Choice top = best(by_shape, {s}, measured, margin);
         const double base = by_shape.at(s).at(taken);
         if (top.tuning == taken || top.mean - base < margin) continue;
         const std::string key = targets::matrix_shape_key(s.first, s.second);
